@@ -1,0 +1,157 @@
+"""Coldstart settings: one module, every value read from the environment through strict helpers.
+
+Embedded defaults (no variable set): SQLite, the in-memory channel layer, the sandbox worker
+inside the web process.
+"""
+
+import os
+import secrets
+from pathlib import Path
+
+from config.env import env_bool, env_choice, env_float, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def _secret_key():
+    key = env_str("SECRET_KEY")
+    if key:
+        return key
+    path = BASE_DIR / ".secret_key"  # git-ignored; made once per checkout
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+DEBUG = env_bool("DEBUG", False)
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "channels",
+    "sandbox",
+    "lessons",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "sandbox.context_processors.isolation",
+            ],
+        },
+    },
+]
+ASGI_APPLICATION = "config.asgi.application"
+
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": env_str("SQLITE_PATH", str(BASE_DIR / "db.sqlite3")),
+        "OPTIONS": {"timeout": 20},
+    }
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = env_str("REDIS_URL")
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "capacity": 1000},
+        }
+    }
+else:
+    CHANNEL_LAYERS = {
+        "default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 1000}}
+    }
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+}
+
+
+def _default_max_environments():
+    try:
+        total_mb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // (1 << 20)
+    except (ValueError, OSError):
+        total_mb = 4096
+    return max(4, min(64, total_mb // 256, (os.cpu_count() or 1) * 16))
+
+
+# The sandbox limits, in one table. Each is overridable by the environment variable named.
+SANDBOX = {
+    # SANDBOX_REQUIRE: refuse to start below this isolation level ("full" in CI and production).
+    "REQUIRE": env_choice("SANDBOX_REQUIRE", ["", "rlimits-only", "namespaces", "full"], ""),
+    # SANDBOX_MAX_ENVIRONMENTS: live environments on this host at once (each holds a slot uid).
+    "MAX_ENVIRONMENTS": env_int("SANDBOX_MAX_ENVIRONMENTS", _default_max_environments(), 1, 4096),
+    # SANDBOX_SLOT_UID_BASE: slot n runs as uid/gid BASE+n.
+    "SLOT_UID_BASE": env_int("SANDBOX_SLOT_UID_BASE", 60000, 1000, 2**31 - 5000),
+    # SANDBOX_PAYLOAD_BYTES: synchronous request and response limit (Lambda: 6 MB each way).
+    "PAYLOAD_BYTES": env_int("SANDBOX_PAYLOAD_BYTES", 6 * 1024 * 1024, 1024),
+    # SANDBOX_INIT_TIMEOUT_S: the init phase limit (Lambda: 10 s).
+    "INIT_TIMEOUT_S": env_float("SANDBOX_INIT_TIMEOUT_S", 10.0, 0.1),
+    # SANDBOX_OUTPUT_CAP_BYTES: log output kept per invocation; past it a notice, then nothing
+    # more is kept while the handler keeps running (its timeout still applies).
+    "OUTPUT_CAP_BYTES": env_int("SANDBOX_OUTPUT_CAP_BYTES", 1024 * 1024, 1024),
+    # SANDBOX_MAX_LINE_BYTES: a longer line is split.
+    "MAX_LINE_BYTES": env_int("SANDBOX_MAX_LINE_BYTES", 64 * 1024, 256),
+    # SANDBOX_PIDS_MAX: processes and threads per environment (cgroup pids.max and NPROC).
+    "PIDS_MAX": env_int("SANDBOX_PIDS_MAX", 256, 8, 65536),
+    # SANDBOX_NOFILE: open files per process.
+    "NOFILE": env_int("SANDBOX_NOFILE", 1024, 64, 65536),
+    # SANDBOX_TMP_MB: size of the private /tmp (Lambda default 512 MB). It is a tmpfs, so what
+    # a handler keeps in /tmp also counts against its memory.
+    "TMP_MB": env_int("SANDBOX_TMP_MB", 512, 1, 10240),
+    # SANDBOX_MB_PER_VCPU: memory that buys one full CPU (Lambda: 1769 MB).
+    "MB_PER_VCPU": env_int("SANDBOX_MB_PER_VCPU", 1769, 64),
+    # SANDBOX_CPU_PERIOD_US: CFS period of the CPU quota; short, so throttling stays fine-grained.
+    "CPU_PERIOD_US": env_int("SANDBOX_CPU_PERIOD_US", 20_000, 1000, 1_000_000),
+}
+
+# Prices: us-east-1, x86_64. BILLING_INIT_PHASE=false gives the rule before 1 Aug 2025
+# (init of on-demand functions not billed) so a lesson can compare the two.
+BILLING = {
+    "PER_GB_SECOND": env_float("BILLING_PER_GB_SECOND", 0.0000166667, 0),
+    "PER_REQUEST": env_float("BILLING_PER_REQUEST", 0.20 / 1_000_000, 0),
+    "BILL_INIT_PHASE": env_bool("BILLING_INIT_PHASE", True),
+    "FREE_GB_SECONDS": env_float("BILLING_FREE_GB_SECONDS", 400_000, 0),
+    "FREE_REQUESTS": env_int("BILLING_FREE_REQUESTS", 1_000_000, 0),
+}

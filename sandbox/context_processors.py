@@ -1,0 +1,5 @@
+from .status import isolation_status
+
+
+def isolation(request):
+    return {"isolation": isolation_status()}

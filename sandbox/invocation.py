@@ -1,0 +1,196 @@
+"""One invocation from start to REPORT: cold start if needed, the START/END/REPORT lines, billing.
+
+`FunctionRunner` keeps one environment of one function and invokes it in sequence (the CLI and
+the playground); the scaling pool keeps several. Both build records the same way.
+"""
+
+import json
+import uuid
+from dataclasses import asdict, dataclass, field
+
+from . import billing, report
+from .environment import ExecutionEnvironment
+
+STATUSES = ("ok", "error", "timeout", "oom", "crashed")
+
+
+class PayloadTooLarge(ValueError):
+    """The event is over the synchronous payload limit (Lambda: RequestEntityTooLargeException)."""
+
+
+class InvalidEvent(ValueError):
+    pass
+
+
+@dataclass
+class InvocationRecord:
+    """The measured facts of one invocation; `as_json()` is the CLI's --json object."""
+
+    request_id: str
+    status: str
+    cold: bool
+    init_duration_ms: float | None
+    duration_ms: float
+    billed_duration_ms: int
+    memory_size_mb: int
+    max_memory_used_mb: int
+    gb_seconds: float
+    cost_usd: float
+    result: object = None
+    error: dict | None = None
+    logs: list = field(default_factory=list)
+
+    def as_json(self):
+        data = asdict(self)
+        data["duration_ms"] = round(self.duration_ms, 2)
+        if self.init_duration_ms is not None:
+            data["init_duration_ms"] = round(self.init_duration_ms, 2)
+        return data
+
+
+def event_text(event, limit):
+    """Validate an event (a JSON value, or JSON text) and return its compact JSON text."""
+    if isinstance(event, (str, bytes)):
+        try:
+            event = json.loads(event)
+        except ValueError as exc:
+            raise InvalidEvent(f"The event is not valid JSON: {exc}") from None
+    text = json.dumps(event, ensure_ascii=False, separators=(",", ":"))
+    size = len(text.encode())
+    if size > limit:
+        raise PayloadTooLarge(
+            f"The event is {size} bytes; the synchronous payload limit is {limit} bytes."
+        )
+    return text
+
+
+async def run_invocation(engine, spec, environment, event_json, on_log=None, request_id=None):
+    """Invoke `spec` once. `environment` is a ready one (warm) or None (a cold start happens).
+
+    Returns (record, environment): the environment to keep, or None when it died.
+    """
+    request_id = request_id or str(uuid.uuid4())
+    logs = []
+
+    def emit(line):
+        logs.append(line)
+        if on_log is not None:
+            on_log(line)
+
+    cold = environment is None or environment.state != "ready"
+    init_ms = None
+    if cold:
+        environment = engine.new_environment(spec)
+        init = await environment.start(emit, request_id)
+        init_ms = init.init_duration_ms
+        if not init.ok:
+            emit(report.start_line(request_id))
+            emit(report.end_line(request_id))
+            record = _record(
+                engine,
+                spec,
+                request_id,
+                init.status,
+                True,
+                init_ms,
+                0.0,
+                0,
+                logs,
+                error=dict(init.error, requestId=request_id),
+                emit=emit,
+            )
+            for line in init.after_lines:
+                emit(line)
+            return record, None
+    emit(report.start_line(request_id))
+    outcome = await environment.invoke(request_id, event_json, emit)
+    emit(report.end_line(request_id))
+    result = json.loads(outcome.payload) if outcome.payload is not None else None
+    error = outcome.error
+    if error is not None:
+        error = {
+            "errorMessage": error.get("errorMessage", ""),
+            "errorType": error.get("errorType", ""),
+            "requestId": request_id,
+            "stackTrace": error.get("stackTrace", []),
+        }
+    record = _record(
+        engine,
+        spec,
+        request_id,
+        outcome.status,
+        cold,
+        init_ms,
+        outcome.duration_ms,
+        outcome.max_memory_used_mb,
+        logs,
+        result=result,
+        error=error,
+        emit=emit,
+    )
+    for line in outcome.after_report:
+        emit(line)
+    return record, (environment if environment.state == "ready" else None)
+
+
+def _record(
+    engine,
+    spec,
+    request_id,
+    status,
+    cold,
+    init_ms,
+    duration_ms,
+    max_used_mb,
+    logs,
+    *,
+    emit,
+    result=None,
+    error=None,
+):
+    prices = engine.prices
+    billed = billing.billed_duration_ms(duration_ms, init_ms, prices.bill_init_phase)
+    gb_s = billing.gb_seconds(spec.memory_mb, billed)
+    emit(report.report_line(request_id, duration_ms, billed, spec.memory_mb, max_used_mb, init_ms))
+    return InvocationRecord(
+        request_id=request_id,
+        status=status,
+        cold=cold,
+        init_duration_ms=init_ms,
+        duration_ms=duration_ms,
+        billed_duration_ms=billed,
+        memory_size_mb=spec.memory_mb,
+        max_memory_used_mb=max_used_mb,
+        gb_seconds=gb_s,
+        cost_usd=billing.cost_usd(gb_s, 1, prices),
+        result=result,
+        error=error,
+        logs=logs,
+    )
+
+
+class FunctionRunner:
+    """One function, at most one environment, invocations in sequence."""
+
+    def __init__(self, engine, spec):
+        self.engine = engine
+        self.spec = spec
+        self.environment = None
+
+    async def invoke(self, event, on_log=None, request_id=None):
+        text = event_text(event, self.engine.limits.payload_bytes)
+        record, self.environment = await run_invocation(
+            self.engine, self.spec, self.environment, text, on_log, request_id
+        )
+        return record
+
+    def reset(self):
+        """Destroy the environment: the next invocation is a cold start."""
+        if self.environment is not None:
+            self.environment.destroy()
+            self.environment = None
+
+    close = reset
+
+
+__all__ = ["ExecutionEnvironment", "FunctionRunner", "InvocationRecord", "run_invocation"]

@@ -1,0 +1,247 @@
+"""What the host supports, and the command line that starts one sandboxed environment.
+
+Layers (DESIGN.md §4): a uid per slot, a cgroup per environment, rlimits, bubblewrap namespaces
+(no network, no host files, no host environment, capped /tmp), seccomp, and the watchdog in
+`environment.py`. `detect()` probes each layer once at start-up and names the level reached:
+  full          every layer above
+  namespaces    bubblewrap works but cgroups, seccomp or uid switching do not
+  rlimits-only  a plain child process with rlimits: no real isolation
+"""
+
+import os
+import resource
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import cgroups, seccomp
+
+RUNTIME_DIR = Path(__file__).resolve().parent / "runtime"
+TASK_ROOT = "/var/task"
+LEVELS = ("rlimits-only", "namespaces", "full")
+
+
+class IsolationUnavailable(RuntimeError):
+    pass
+
+
+@dataclass
+class Isolation:
+    level: str
+    python: str  # the interpreter binary, resolved (never a shim)
+    python_prefix: str
+    bwrap: str | None = None
+    cgroup_version: int | None = None
+    seccomp_filter: bytes | None = None
+    switch_uid: bool = False
+    missing: list[str] = field(default_factory=list)
+
+    def describe(self):
+        if not self.missing:
+            return f"isolation level {self.level}"
+        return f"isolation level {self.level} (missing: {'; '.join(self.missing)})"
+
+
+def sandbox_python():
+    """The virtualenv's interpreter, resolved to the real binary, and the prefix it needs."""
+    return os.path.realpath(sys.executable), sys.base_prefix
+
+
+def detect(require=None):
+    python, prefix = sandbox_python()
+    iso = Isolation(level="rlimits-only", python=python, python_prefix=prefix)
+    iso.bwrap = shutil.which("bwrap")
+    if iso.bwrap is None:
+        iso.missing.append("bubblewrap is not installed (apt-get install bubblewrap)")
+    elif not _bwrap_works(iso):
+        iso.missing.append("bubblewrap cannot create namespaces here")
+        iso.bwrap = None
+    if os.geteuid() == 0:
+        iso.switch_uid = shutil.which("setpriv") is not None
+        if not iso.switch_uid:
+            iso.missing.append("setpriv (util-linux) is missing: cannot drop to slot uids")
+    else:
+        iso.missing.append("not running as root: no per-slot uids, no cgroups")
+    iso.cgroup_version = cgroups.detect_version() if os.geteuid() == 0 else None
+    if iso.cgroup_version is None and os.geteuid() == 0:
+        iso.missing.append("no writable cgroup hierarchy (memory, pids, cpu, freezer)")
+    iso.seccomp_filter = seccomp.build_filter()
+    if iso.seccomp_filter is None:
+        iso.missing.append("no seccomp filter for this architecture")
+    if iso.bwrap:
+        full = iso.switch_uid and iso.cgroup_version and iso.seccomp_filter is not None
+        iso.level = "full" if full else "namespaces"
+    if require and LEVELS.index(iso.level) < LEVELS.index(require):
+        raise IsolationUnavailable(
+            f"SANDBOX_REQUIRE={require} but this host gives {iso.describe()}"
+        )
+    return iso
+
+
+def _bwrap_works(iso):
+    probe = [
+        iso.bwrap,
+        "--unshare-pid",
+        "--unshare-net",
+        "--die-with-parent",
+        "--ro-bind",
+        "/",
+        "/",
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+        iso.python,
+        "-I",
+        "-S",
+        "-c",
+        "pass",
+    ]
+    try:
+        return subprocess.run(probe, capture_output=True, timeout=20).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+@dataclass
+class LaunchSpec:
+    """What one environment needs to start: its argv, the fds it inherits, its child setup."""
+
+    argv: list[str]
+    env: dict
+    pass_fds: tuple
+    preexec: object
+
+
+def _ancestors(path):
+    parts = Path(path).parts[1:-1]
+    return ["/" + "/".join(parts[: i + 1]) for i in range(len(parts))]
+
+
+def launch_spec(iso, *, env, uid, cgroup_paths, seccomp_fd, tmp_bytes, rlimits):
+    """Build the command for one environment. fds 3 and 4 are set up by the caller."""
+    bootstrap = str(RUNTIME_DIR / "bootstrap.py")
+    if iso.bwrap is None:
+        argv = [iso.python, "-I", "-S", "-u", bootstrap]
+        return LaunchSpec(argv, env, (), _child_setup(cgroup_paths, rlimits))
+    argv = [
+        iso.bwrap,
+        "--unshare-ipc",
+        "--unshare-pid",
+        "--unshare-net",
+        "--unshare-uts",
+        "--unshare-cgroup-try",
+        "--die-with-parent",
+        "--new-session",
+        "--clearenv",
+        "--hostname",
+        "localhost",
+        "--ro-bind",
+        "/usr",
+        "/usr",
+        "--symlink",
+        "usr/lib",
+        "/lib",
+        "--symlink",
+        "usr/lib64",
+        "/lib64",
+        "--symlink",
+        "usr/bin",
+        "/bin",
+        "--symlink",
+        "usr/sbin",
+        "/sbin",
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+        "--perms",
+        "0755",
+        "--dir",
+        "/var",
+    ]
+    for ancestor in _ancestors(iso.python_prefix + "/x"):
+        argv += ["--perms", "0755", "--dir", ancestor]
+    argv += [
+        "--ro-bind",
+        iso.python_prefix,
+        iso.python_prefix,
+        "--symlink",
+        iso.python_prefix,
+        "/var/lang",
+        "--ro-bind",
+        str(RUNTIME_DIR),
+        "/var/runtime",
+        "--size",
+        str(tmp_bytes),
+        "--perms",
+        "1777",
+        "--tmpfs",
+        "/tmp",
+        "--size",
+        str(64 << 20),
+        "--perms",
+        "1777",
+        "--tmpfs",
+        TASK_ROOT,
+        "--chdir",
+        "/tmp",
+    ]
+    for key, value in env.items():
+        argv += ["--setenv", key, value]
+    pass_fds = ()
+    if seccomp_fd is not None:
+        argv += ["--seccomp", str(seccomp_fd)]
+        pass_fds = (seccomp_fd,)
+    if iso.switch_uid:
+        argv += [
+            "--cap-drop",
+            "ALL",
+            "--cap-add",
+            "CAP_SETUID",
+            "--cap-add",
+            "CAP_SETGID",
+            "--cap-add",
+            "CAP_SETPCAP",
+            "--",
+            shutil.which("setpriv"),
+            f"--reuid={uid}",
+            f"--regid={uid}",
+            "--clear-groups",
+            "--inh-caps=-all",
+            "--bounding-set=-all",
+            "--no-new-privs",
+        ]
+    else:
+        argv += ["--cap-drop", "ALL"]
+    argv += ["--", iso.python, "-I", "-S", "-u", "/var/runtime/bootstrap.py"]
+    return LaunchSpec(argv, {}, pass_fds, _child_setup(cgroup_paths, rlimits))
+
+
+def _child_setup(cgroup_paths, rlimits):
+    """Runs between fork and exec, as root: join the cgroups, set rlimits. C calls only."""
+    paths = list(cgroup_paths)
+    limits = list(rlimits.items())
+    setrlimit = resource.setrlimit
+    join = cgroups.join
+
+    def setup():
+        join(paths)
+        for which, value in limits:
+            setrlimit(which, (value, value))
+
+    return setup
+
+
+def default_rlimits(memory_mb, tmp_bytes, nproc):
+    return {
+        resource.RLIMIT_CORE: 0,
+        resource.RLIMIT_NOFILE: 1024,
+        resource.RLIMIT_FSIZE: tmp_bytes,
+        resource.RLIMIT_NPROC: nproc,
+        # A generous backstop only: the cgroup holds the real memory limit (threads reserve
+        # address space far beyond what they use, so RLIMIT_AS = memory would break them).
+        resource.RLIMIT_AS: max(4 << 30, memory_mb * 4 << 20),
+    }

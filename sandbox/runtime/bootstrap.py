@@ -1,0 +1,113 @@
+"""Entry point of an execution environment (the child process).
+
+Protocol (one JSON object per line):
+  events fd (in, argv[1])     first an init message {"handler", "files": {name: source}, "function_name",
+              "memory_mb", "arn", "log_stream_name"}, then one invoke message per event
+              {"id", "event", "deadline_ms"}.
+  messages fd (out, argv[2]) {"type": "init_done"} | {"type": "init_error", "error"} then, per invoke,
+              {"type": "result", "id", "payload"} | {"type": "error", "id", "error"}.
+  fd 1, 2     handler output, read line by line by the parent as it is written.
+The parent measures every duration and memory figure itself; nothing here reports time.
+"""
+
+import io
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # -I leaves the script dir out
+
+from lambda_core import (  # noqa: E402
+    FaultError,
+    LambdaContext,
+    error_from_exception,
+    error_log_lines,
+    invoke_handler,
+    load_handler,
+    make_error,
+    setup_logging,
+)
+
+
+def unbuffered_text(fd):
+    # write_through: every print() reaches the parent at once, as in the Lambda runtime.
+    raw = io.FileIO(fd, "w", closefd=False)
+    return io.TextIOWrapper(raw, encoding="utf-8", errors="backslashreplace", write_through=True)
+
+
+def send(channel, message):
+    channel.write(json.dumps(message, ensure_ascii=False) + "\n")
+
+
+def write_task_files(files):
+    """Write the function's code into the task root, inside the sandbox (the parent never does)."""
+    root = os.environ.get("LAMBDA_TASK_ROOT", "/var/task")
+    try:
+        os.makedirs(root, exist_ok=True)
+        probe = os.path.join(root, ".probe")
+        open(probe, "w").close()
+        os.unlink(probe)
+    except OSError:  # unsandboxed fallback (isolation level rlimits-only): a private temp dir
+        import tempfile
+
+        root = os.environ["LAMBDA_TASK_ROOT"] = tempfile.mkdtemp(prefix="task-")
+    for name, source in files.items():
+        if "/" in name or name.startswith("."):
+            continue
+        with open(os.path.join(root, name), "w", encoding="utf-8") as handle:
+            handle.write(source)
+    os.chdir(root)
+    sys.path.insert(0, root)
+
+
+def log_error(error):
+    sys.stdout.write("\n".join(error_log_lines(error)) + "\n")
+
+
+def main():
+    sys.dont_write_bytecode = True
+    sys.stdout = unbuffered_text(1)
+    sys.stderr = unbuffered_text(2)
+    events_fd, messages_fd = int(sys.argv[1]), int(sys.argv[2])
+    events = io.TextIOWrapper(io.FileIO(events_fd, "r"), encoding="utf-8")
+    messages = io.TextIOWrapper(
+        io.FileIO(messages_fd, "w"), encoding="utf-8", line_buffering=True, write_through=True
+    )
+    setup_logging()
+
+    init = json.loads(events.readline())
+    write_task_files(init.get("files", {}))
+    try:
+        handler = load_handler(init["handler"])
+    except FaultError as fault:
+        error = make_error(fault.message, fault.error_type, fault.trace)
+        log_error(error)
+        send(messages, {"type": "init_error", "error": error})
+        return
+    except Exception as exc:  # module-level code raised
+        error = error_from_exception(exc)
+        log_error(error)
+        send(messages, {"type": "init_error", "error": error})
+        return
+    send(messages, {"type": "init_done"})
+
+    for line in events:
+        request = json.loads(line)
+        context = LambdaContext(
+            request["id"],
+            request["deadline_ms"],
+            init["function_name"],
+            init["memory_mb"],
+            init["arn"],
+            init["log_stream_name"],
+        )
+        kind, value = invoke_handler(handler, request["event"], context)
+        if kind == "result":
+            send(messages, {"type": "result", "id": request["id"], "payload": value})
+        else:
+            log_error(value)
+            send(messages, {"type": "error", "id": request["id"], "error": value})
+
+
+if __name__ == "__main__":
+    main()

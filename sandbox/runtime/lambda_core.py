@@ -1,0 +1,180 @@
+"""The parts of a Lambda Python runtime that do not depend on how events arrive.
+
+Facts follow awslambdaric (the AWS Lambda Python runtime interface client): handler loading and
+its error types, the error result shape, the `[ERROR]` log block, the logging format and the
+context object.
+"""
+
+import importlib
+import json
+import logging
+import sys
+import time
+import traceback
+
+ERROR_LOG_INDENT = "\u00a0"  # awslambdaric replaces leading spaces of traceback lines with NBSP
+LOG_FORMAT = "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s"
+LOG_DATE_FORMAT = "%Y-%m-%dT%H:%M:%S"
+
+_current_request_id = ""
+
+
+class FaultError(Exception):
+    """An error of the runtime itself (not raised by the handler), with Lambda's error type."""
+
+    def __init__(self, error_type, message, trace=None):
+        super().__init__(message)
+        self.error_type = error_type
+        self.message = message
+        self.trace = trace
+
+
+def make_error(message, error_type, stack_trace, request_id=None):
+    return {
+        "errorMessage": message or "",
+        "errorType": error_type or "",
+        "requestId": request_id or "",
+        "stackTrace": stack_trace or [],
+    }
+
+
+def error_from_exception(exc, request_id=None, skip_files=("lambda_core.py", "bootstrap.py")):
+    """Lambda's error result for an exception raised by user code: runtime frames are dropped."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    while frames and frames[0].filename.endswith(skip_files):
+        frames = frames[1:]
+    return make_error(str(exc), type(exc).__name__, traceback.format_list(frames), request_id)
+
+
+def error_log_lines(error):
+    """The `[ERROR] Type: message` block that awslambdaric writes for a failed invocation."""
+    head = "[ERROR]"
+    if error.get("errorType"):
+        head += " " + error["errorType"]
+    if error.get("errorMessage"):
+        head += (":" if error.get("errorType") else "") + " " + error["errorMessage"]
+    lines = head.splitlines() or [head]
+    if error.get("stackTrace") is not None:
+        lines.append("Traceback (most recent call last):")
+        for element in error["stackTrace"]:
+            for line in element.splitlines() or [""]:
+                stripped = line.lstrip(" ")
+                lines.append(ERROR_LOG_INDENT * (len(line) - len(stripped)) + stripped)
+    return lines
+
+
+def load_handler(handler):
+    """Import `module.function` (the init phase) or raise FaultError with Lambda's error type."""
+    try:
+        module_name, function_name = handler.rsplit(".", 1)
+    except ValueError as exc:
+        raise FaultError(
+            "Runtime.MalformedHandlerName", f"Bad handler '{handler}': {exc}"
+        ) from None
+    if module_name.split(".")[0] in sys.builtin_module_names:
+        raise FaultError(
+            "Runtime.BuiltInModuleConflict",
+            f"Cannot use built-in module {module_name} as a handler module",
+        )
+    try:
+        module = importlib.import_module(module_name.replace("/", "."))
+    except ImportError as exc:
+        raise FaultError(
+            "Runtime.ImportModuleError", f"Unable to import module '{module_name}': {exc}"
+        ) from None
+    except SyntaxError as exc:
+        trace = [f'  File "{exc.filename}" Line {exc.lineno}\n    {exc.text}']
+        raise FaultError(
+            "Runtime.UserCodeSyntaxError", f"Syntax error in module '{module_name}': {exc}", trace
+        ) from None
+    try:
+        return getattr(module, function_name)
+    except AttributeError:
+        raise FaultError(
+            "Runtime.HandlerNotFound",
+            f"Handler '{function_name}' missing on module '{module_name}'",
+        ) from None
+
+
+def marshal_result(value):
+    """JSON text of a handler's return value, or FaultError(Runtime.MarshalError)."""
+    try:
+        return json.dumps(value, ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError, OverflowError, RecursionError) as exc:
+        raise FaultError("Runtime.MarshalError", f"Unable to marshal response: {exc}") from None
+
+
+class LambdaContext:
+    """The context object handed to the handler, with the fields of the real runtime."""
+
+    def __init__(self, request_id, deadline_ms, function_name, memory_mb, arn, log_stream_name):
+        self.aws_request_id = request_id
+        self.function_name = function_name
+        self.function_version = "$LATEST"
+        self.invoked_function_arn = arn
+        self.memory_limit_in_mb = str(memory_mb)  # a string, as in awslambdaric
+        self.log_group_name = f"/aws/lambda/{function_name}"
+        self.log_stream_name = log_stream_name
+        self.identity = None
+        self.client_context = None
+        self.tenant_id = None
+        self._deadline_ms = deadline_ms
+
+    def get_remaining_time_in_millis(self):
+        return max(0, int(self._deadline_ms - time.time() * 1000))
+
+    def __repr__(self):
+        return (
+            f"LambdaContext([aws_request_id={self.aws_request_id},"
+            f"log_group_name={self.log_group_name},log_stream_name={self.log_stream_name},"
+            f"function_name={self.function_name},memory_limit_in_mb={self.memory_limit_in_mb},"
+            f"function_version={self.function_version},"
+            f"invoked_function_arn={self.invoked_function_arn}])"
+        )
+
+
+class _RequestIdFilter(logging.Filter):
+    def filter(self, record):
+        record.aws_request_id = _current_request_id
+        return True
+
+
+class _StdoutHandler(logging.Handler):
+    """Writes to whatever sys.stdout is at the time, like the runtime's log sink."""
+
+    def emit(self, record):
+        try:
+            sys.stdout.write(self.format(record) + "\n")
+        except Exception:
+            self.handleError(record)
+
+
+def setup_logging():
+    """Root logger at INFO with Lambda's text format, in UTC."""
+    formatter = logging.Formatter(LOG_FORMAT, LOG_DATE_FORMAT)
+    formatter.converter = time.gmtime
+    handler = _StdoutHandler()
+    handler.setFormatter(formatter)
+    handler.addFilter(_RequestIdFilter())
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+
+
+def set_request_id(request_id):
+    global _current_request_id
+    _current_request_id = request_id
+
+
+def invoke_handler(handler, event, context):
+    """Call the handler. Returns ("result", json_text) or ("error", error_dict)."""
+    set_request_id(context.aws_request_id)
+    try:
+        value = handler(event, context)
+        return "result", marshal_result(value)
+    except FaultError as fault:
+        return "error", make_error(
+            fault.message, fault.error_type, fault.trace, context.aws_request_id
+        )
+    except Exception as exc:
+        return "error", error_from_exception(exc, context.aws_request_id)

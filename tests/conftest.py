@@ -1,0 +1,56 @@
+import os
+
+import pytest
+
+from sandbox import cgroups
+from sandbox.billing import Prices
+from sandbox.engine import Engine
+from sandbox.environment import Limits
+from sandbox.isolation import detect
+from sandbox.slots import SlotPool
+from tests.sandbox_helpers import processes_of_uids
+
+SLOT_COUNT = 16
+SLOT_UID_BASE = 61000  # apart from the server's default 60000, so a running dev server is untouched
+
+
+@pytest.fixture(scope="session")
+def isolation():
+    return detect(require=os.environ.get("SANDBOX_REQUIRE") or None)
+
+
+@pytest.fixture
+def engine(isolation):
+    """A real engine; after the test, nothing it started may be left (processes, cgroups, slots)."""
+    eng = Engine(isolation, Limits(), SlotPool(SLOT_COUNT, SLOT_UID_BASE), Prices())
+    yield eng
+    uids = {SLOT_UID_BASE + n for n in range(SLOT_COUNT)}
+    leftovers = processes_of_uids(uids) if isolation.switch_uid else []
+    for pid in leftovers:  # sweep, so one failure does not poison the next tests
+        try:
+            os.kill(pid, 9)
+        except ProcessLookupError:
+            pass
+    cgroups.sweep_stale()
+    assert eng.slots.in_use == 0, "an environment slot was not given back"
+    assert not leftovers, f"sandbox processes survived the test: {leftovers}"
+    if isolation.cgroup_version:
+        assert not _own_environment_cgroups(), "an environment cgroup was left behind"
+
+
+def _own_environment_cgroups():
+    prefix = f"w{os.getpid()}-"
+    found = []
+    for base in (cgroups.ROOT / c for c in cgroups.V1_CONTROLLERS):
+        for d in base.rglob(f"{cgroups.GROUP_DIR}/{prefix}*"):
+            found.append(d)
+    return found
+
+
+@pytest.fixture
+def full_isolation(isolation):
+    if isolation.level != "full":
+        if os.environ.get("SANDBOX_REQUIRE") == "full":
+            pytest.fail(isolation.describe())
+        pytest.skip(f"needs full isolation; {isolation.describe()}")
+    return isolation

@@ -1,0 +1,57 @@
+"""Running handlers through the real engine in tests: no mocks of the sandbox."""
+
+import asyncio
+import os
+import textwrap
+from pathlib import Path
+
+from sandbox.environment import FunctionSpec
+from sandbox.invocation import FunctionRunner
+
+HOSTILE_DIR = Path(__file__).parent / "hostile" / "programs"
+
+
+def spec_for(source, *, name="fn", handler="handler", memory_mb=128, timeout_s=3.0, environment=None):
+    return FunctionSpec(
+        name=name,
+        handler=f"lambda_function.{handler}",
+        files={"lambda_function.py": textwrap.dedent(source)},
+        memory_mb=memory_mb,
+        timeout_s=timeout_s,
+        environment=environment or {},
+    )
+
+
+async def invoke_many(engine, spec, events, on_log=None):
+    runner = FunctionRunner(engine, spec)
+    try:
+        return [await runner.invoke(event, on_log=on_log) for event in events]
+    finally:
+        runner.close()
+
+
+def run(engine, source, events=({},), **spec_options):
+    """Invoke `source` once per event in one runner (cold, then warm); returns the records."""
+    return asyncio.run(invoke_many(engine, spec_for(source, **spec_options), list(events)))
+
+
+def hostile_source(name):
+    return (HOSTILE_DIR / name).read_text()
+
+
+def processes_of_uids(uids):
+    """Pids of live processes owned by any of `uids` (sandbox slot users)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/status") as handle:
+                for line in handle:
+                    if line.startswith("Uid:"):
+                        if int(line.split()[1]) in uids:
+                            found.append(int(entry))
+                        break
+        except OSError:
+            continue
+    return found
