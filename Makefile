@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 export DJANGO_SETTINGS_MODULE := config.settings
 
-.PHONY: run test bench lint system-deps-run system-deps-test migrate
+.PHONY: run test bench lint assets system-deps-run system-deps-test migrate
 
 $(VENV)/.runtime: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,12 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 	$(VENV)/bin/pip install --disable-pip-version-check -q -r requirements-dev.txt
 	touch $@
 
+ASSETS := static/vendor/.stamp
+$(ASSETS): package.json package-lock.json frontend/editor.js scripts/vendor-assets.sh
+	scripts/vendor-assets.sh
+
+assets: $(ASSETS)
+
 system-deps-run:
 	scripts/system-deps.sh run
 
@@ -25,10 +31,10 @@ system-deps-test:
 migrate: $(VENV)/.runtime
 	$(PY) manage.py migrate --noinput -v 0
 
-run: system-deps-run $(VENV)/.runtime migrate
+run: system-deps-run $(VENV)/.runtime $(ASSETS) migrate
 	$(VENV)/bin/daphne -b 127.0.0.1 -p $(PORT) config.asgi:application
 
-test: system-deps-test $(VENV)/.dev
+test: system-deps-test $(VENV)/.dev $(ASSETS)
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest
 

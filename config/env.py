@@ -54,9 +54,7 @@ def env_float(name, default, minimum=None):
 def env_choice(name, choices, default):
     raw = os.environ.get(name, default)
     if raw not in choices:
-        raise ImproperlyConfigured(
-            f"{name}={raw!r}: expected one of {', '.join(map(repr, choices))}"
-        )
+        raise ImproperlyConfigured(f"{name}={raw!r}: expected one of {', '.join(map(repr, choices))}")
     return raw
 
 

@@ -155,3 +155,20 @@ BILLING = {
     "FREE_GB_SECONDS": env_float("BILLING_FREE_GB_SECONDS", 400_000, 0),
     "FREE_REQUESTS": env_int("BILLING_FREE_REQUESTS", 1_000_000, 0),
 }
+
+# SANDBOX_WORKER: "embedded" runs the sandbox worker inside the web process (the default with
+# the in-memory channel layer); "external" expects `manage.py runworker sandbox` processes
+# (the default when REDIS_URL is set). SANDBOX_WORKER_SHARDS > 1 spreads functions over the
+# channels sandbox-0 .. sandbox-N-1 (run one worker per channel), keeping a function's warm
+# environments on one worker.
+SANDBOX_WORKER = env_choice(
+    "SANDBOX_WORKER", ["embedded", "external"], "external" if REDIS_URL else "embedded"
+)
+SANDBOX_WORKER_SHARDS = env_int("SANDBOX_WORKER_SHARDS", 1, 1, 64)
+# A worker whose heartbeat is older than this is dead: its running invocations are failed.
+WORKER_STALE_SECONDS = env_float("WORKER_STALE_SECONDS", 6.0, 1.0)
+# An invocation no worker picked up within this long is failed with a clear reason.
+QUEUE_STALE_SECONDS = env_float("QUEUE_STALE_SECONDS", 15.0, 1.0)
+
+# The API accepts events up to the 6 MB payload limit (Django's default cap is 2.5 MB).
+DATA_UPLOAD_MAX_MEMORY_SIZE = SANDBOX["PAYLOAD_BYTES"] + 128 * 1024

@@ -48,6 +48,4 @@ def free_tier(gb_s_total, requests_total, prices):
     req_left = max(0, prices.free_requests - requests_total)
     over_gb = max(0.0, gb_s_total - prices.free_gb_seconds)
     over_req = max(0, requests_total - prices.free_requests)
-    return FreeTierUse(
-        gb_s_total, requests_total, gb_left, req_left, cost_usd(over_gb, over_req, prices)
-    )
+    return FreeTierUse(gb_s_total, requests_total, gb_left, req_left, cost_usd(over_gb, over_req, prices))

@@ -287,10 +287,7 @@ class ExecutionEnvironment:
             if self._exited.done():
                 status, error, line = self._exit_error(request_id)
                 return InitOutcome(False, self.init_duration_ms, status, error, [line])
-            line = (
-                f"INIT_REPORT Init Duration: {self.init_duration_ms:.2f} ms\tPhase: init\t"
-                "Status: timeout"
-            )
+            line = f"INIT_REPORT Init Duration: {self.init_duration_ms:.2f} ms\tPhase: init\tStatus: timeout"
             error = {
                 "errorType": "Runtime.InitTimeout",
                 "errorMessage": f"Init phase exceeded {self.limits.init_timeout_s:.0f} s",
@@ -406,11 +403,7 @@ class ExecutionEnvironment:
         self._writer.write(request)
         while True:
             message = await self._wait_message(started + timeout)
-            if (
-                message is None
-                or message.get("type") == "oversize"
-                or message.get("id") == request_id
-            ):
+            if message is None or message.get("type") == "oversize" or message.get("id") == request_id:
                 break
         duration_ms = (time.monotonic() - started) * 1000
         self._drain_output()
@@ -449,9 +442,7 @@ class ExecutionEnvironment:
         if not self._exited.done():
             line = report.timeout_line(request_id, self.spec.timeout_s)
             error = {"errorMessage": line, "errorType": "Sandbox.Timedout", "stackTrace": []}
-            return InvokeOutcome(
-                "timeout", duration_ms, memory_mb, error=error, after_report=[line]
-            )
+            return InvokeOutcome("timeout", duration_ms, memory_mb, error=error, after_report=[line])
         status, error, line = self._exit_error(request_id)
         if status == "oom":
             memory_mb = self.spec.memory_mb
@@ -533,9 +524,7 @@ class ExecutionEnvironment:
 def _oversize_error(request_id, limit):
     return {
         "errorType": "Function.ResponseSizeTooLarge",
-        "errorMessage": (
-            f"Response payload size exceeded maximum allowed payload size ({limit} bytes)."
-        ),
+        "errorMessage": (f"Response payload size exceeded maximum allowed payload size ({limit} bytes)."),
         "requestId": request_id,
         "stackTrace": [],
     }

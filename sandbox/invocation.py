@@ -58,9 +58,7 @@ def event_text(event, limit):
     text = json.dumps(event, ensure_ascii=False, separators=(",", ":"))
     size = len(text.encode())
     if size > limit:
-        raise PayloadTooLarge(
-            f"The event is {size} bytes; the synchronous payload limit is {limit} bytes."
-        )
+        raise PayloadTooLarge(f"The event is {size} bytes; the synchronous payload limit is {limit} bytes.")
     return text
 
 

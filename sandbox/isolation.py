@@ -74,9 +74,7 @@ def detect(require=None):
         full = iso.switch_uid and iso.cgroup_version and iso.seccomp_filter is not None
         iso.level = "full" if full else "namespaces"
     if require and LEVELS.index(iso.level) < LEVELS.index(require):
-        raise IsolationUnavailable(
-            f"SANDBOX_REQUIRE={require} but this host gives {iso.describe()}"
-        )
+        raise IsolationUnavailable(f"SANDBOX_REQUIRE={require} but this host gives {iso.describe()}")
     return iso
 
 

@@ -1,8 +1,16 @@
 from django.urls import path
 
-from . import views
+from . import api, views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("functions/new", views.function_new, name="function_new"),
+    path("functions/<slug:slug>/", views.function_page, name="function"),
+    path("functions/<slug:slug>/invoke", views.function_invoke, name="function_invoke"),
+    path("functions/<slug:slug>/history", views.history, name="history"),
+    path("functions/<slug:slug>/invocations/<uuid:request_id>/", views.invocation_detail, name="invocation"),
+    path("api/functions", api.functions, name="api_functions"),
+    path("api/functions/<slug:slug>", api.function_detail, name="api_function"),
+    path("api/functions/<slug:slug>/invocations", api.invocations, name="api_invocations"),
 ]

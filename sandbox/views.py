@@ -1,18 +1,109 @@
-from django.http import JsonResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+import json
 
+from asgiref.sync import sync_to_async
+from django.http import Http404, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from . import events
+from .dispatch import start_invocation, validate_event, wait_until_finished
+from .forms import ConfigError, apply_config, clean_config
+from .invocation import InvalidEvent, PayloadTooLarge
+from .learners import ensure_learner
+from .models import ApiToken, Function, Invocation
+from .presenters import history_page, result_context, totals_context
 from .status import isolation_status
+
+MEMORY_CHOICES = [128, 256, 512, 1024, 1769, 2048, 3008, 4096, 10240]
 
 
 @require_GET
 def home(request):
-    return render(request, "home.html")
+    functions = Function.objects.filter(owner=request.user) if request.user.is_authenticated else []
+    return render(request, "home.html", {"functions": functions})
+
+
+@require_POST
+def function_new(request):
+    user = ensure_learner(request)
+    try:
+        cleaned = clean_config({"name": request.POST.get("name", "")}, partial=True)
+    except ConfigError:
+        cleaned = {"name": "hello-world"}
+    function = Function.objects.create(owner=user, name=cleaned["name"])
+    return redirect(function)
+
+
+def _own_function(request, slug):
+    if not request.user.is_authenticated:
+        raise Http404("No such function")
+    return get_object_or_404(Function, slug=slug, owner=request.user)
+
+
+def _page_context(request, function, **extra):
+    last = function.invocations.first()
+    context = {
+        "function": function,
+        "last": last,
+        "memory_choices": sorted(set(MEMORY_CHOICES) | {function.memory_mb}),
+        "event_templates": [(key, label) for key, (label, _) in events.TEMPLATES.items()],
+        "templates_json": {key: build() for key, (_, build) in events.TEMPLATES.items()},
+        "event_json": json.dumps(events.TEMPLATES["custom"][1](), indent=2),
+        "api_token": ApiToken.for_user(request.user).key,
+    }
+    if last is not None:
+        context.update(result_context(last))
+    context.update(totals_context(request.user))
+    context.update(history_page(function, 1))
+    context.update(extra)
+    return context
+
+
+@require_GET
+def function_page(request, slug):
+    function = _own_function(request, slug)
+    return render(request, "sandbox/function.html", _page_context(request, function))
+
+
+@require_GET
+def history(request, slug):
+    function = _own_function(request, slug)
+    return render(
+        request, "sandbox/fragments/history.html", history_page(function, request.GET.get("page", 1))
+    )
+
+
+@require_GET
+def invocation_detail(request, slug, request_id):
+    function = _own_function(request, slug)
+    invocation = get_object_or_404(Invocation, function=function, request_id=request_id)
+    context = result_context(invocation)
+    if request.headers.get("HX-Request"):
+        return render(request, "sandbox/fragments/invocation_detail.html", context)
+    return render(request, "sandbox/invocation.html", dict(context, function=function))
+
+
+async def function_invoke(request, slug):
+    """The no-JavaScript path: save, invoke through the worker, wait, re-render the page."""
+    if request.method != "POST":
+        return redirect("function", slug=slug)
+    function = await sync_to_async(_own_function)(request, slug)
+    error = None
+    try:
+        function = await sync_to_async(apply_config)(function, request.POST)
+        event_json = validate_event(request.POST.get("event") or "{}")
+    except (ConfigError, InvalidEvent, PayloadTooLarge) as exc:
+        error = str(exc)
+    if error is None:
+        invocation = await start_invocation(function, event_json, "console")
+        await wait_until_finished(invocation)
+    context = await sync_to_async(_page_context)(request, function, form_error=error)
+    if error:
+        context["event_json"] = request.POST.get("event", "")
+    return await sync_to_async(render)(request, "sandbox/function.html", context)
 
 
 @require_GET
 def healthz(request):
     iso = isolation_status()
-    return JsonResponse(
-        {"status": "ok", "isolation_level": iso.level, "isolation_missing": iso.missing}
-    )
+    return JsonResponse({"status": "ok", "isolation_level": iso.level, "isolation_missing": iso.missing})

@@ -68,9 +68,7 @@ def load_handler(handler):
     try:
         module_name, function_name = handler.rsplit(".", 1)
     except ValueError as exc:
-        raise FaultError(
-            "Runtime.MalformedHandlerName", f"Bad handler '{handler}': {exc}"
-        ) from None
+        raise FaultError("Runtime.MalformedHandlerName", f"Bad handler '{handler}': {exc}") from None
     if module_name.split(".")[0] in sys.builtin_module_names:
         raise FaultError(
             "Runtime.BuiltInModuleConflict",
@@ -173,8 +171,6 @@ def invoke_handler(handler, event, context):
         value = handler(event, context)
         return "result", marshal_result(value)
     except FaultError as fault:
-        return "error", make_error(
-            fault.message, fault.error_type, fault.trace, context.aws_request_id
-        )
+        return "error", make_error(fault.message, fault.error_type, fault.trace, context.aws_request_id)
     except Exception as exc:
         return "error", error_from_exception(exc, context.aws_request_id)

@@ -62,15 +62,9 @@ class Command(BaseCommand):
         event = {}
         if options["event"]:
             try:
-                raw = (
-                    sys.stdin.read()
-                    if options["event"] == "-"
-                    else Path(options["event"]).read_text()
-                )
+                raw = sys.stdin.read() if options["event"] == "-" else Path(options["event"]).read_text()
             except OSError as exc:
-                raise UsageError(
-                    f"cannot read event file {options['event']}: {exc.strerror}"
-                ) from None
+                raise UsageError(f"cannot read event file {options['event']}: {exc.strerror}") from None
             try:
                 event = event_text(raw, get_engine().limits.payload_bytes)
             except (InvalidEvent, PayloadTooLarge) as exc:

@@ -1,0 +1,220 @@
+"""The JSON API, for scripts, instructors, autograders and the load generator.
+
+Auth: the browser session (with CSRF on writes) or `Authorization: Bearer <token>`.
+Errors: {"error": {"code", "message"}} with the matching status.
+"""
+
+import json
+from functools import wraps
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.http import JsonResponse
+from django.middleware.csrf import CsrfViewMiddleware
+from django.views.decorators.csrf import csrf_exempt
+
+from .dispatch import start_invocation, validate_event, wait_until_finished
+from .forms import ConfigError, clean_config
+from .invocation import InvalidEvent, PayloadTooLarge
+from .models import ApiToken, Function, Invocation
+
+BODY_LIMIT = settings.SANDBOX["PAYLOAD_BYTES"] + 64 * 1024  # the event plus its JSON wrapping
+
+
+class ApiError(Exception):
+    def __init__(self, status, code, message, **extra):
+        super().__init__(message)
+        self.status, self.code, self.message, self.extra = status, code, message, extra
+
+    def response(self):
+        return JsonResponse(
+            {"error": {"code": self.code, "message": self.message, **self.extra}}, status=self.status
+        )
+
+
+def _authenticate(request):
+    header = request.headers.get("Authorization", "")
+    if header:
+        scheme, _, key = header.partition(" ")
+        if scheme.lower() != "bearer" or not key.strip():
+            raise ApiError(401, "Unauthorized", "Use 'Authorization: Bearer <token>'.")
+        token = ApiToken.objects.select_related("user").filter(key=key.strip()).first()
+        if token is None or not token.user.is_active:
+            raise ApiError(401, "Unauthorized", "That API token is not valid.")
+        return token.user
+    if not request.user.is_authenticated:
+        raise ApiError(401, "Unauthorized", "Sign in, or send 'Authorization: Bearer <token>'.")
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        rejected = CsrfViewMiddleware(lambda r: None).process_view(request, None, (), {})
+        if rejected is not None:
+            raise ApiError(403, "Forbidden", "CSRF check failed: send the CSRF token, or use a Bearer token.")
+    return request.user
+
+
+def _body(request):
+    length = int(request.headers.get("Content-Length") or 0)
+    if length > BODY_LIMIT:
+        raise ApiError(
+            413,
+            "RequestEntityTooLargeException",
+            f"The request body is {length} bytes; the limit is {BODY_LIMIT} bytes.",
+        )
+    if not request.body:
+        return {}
+    try:
+        data = json.loads(request.body)
+    except ValueError as exc:
+        raise ApiError(400, "InvalidRequest", f"The body is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise ApiError(400, "InvalidRequest", "The body must be a JSON object.")
+    return data
+
+
+def _function_for(user, slug):
+    function = Function.objects.filter(slug=slug).first()
+    if function is None:
+        raise ApiError(404, "NotFound", f"No function {slug!r}.")
+    if function.owner_id != user.id:
+        raise ApiError(403, "Forbidden", f"The function {slug!r} belongs to someone else.")
+    return function
+
+
+def _function_json(request, function):
+    return {
+        "slug": function.slug,
+        "name": function.name,
+        "code": function.code,
+        "handler": function.handler,
+        "memory_mb": function.memory_mb,
+        "timeout_s": function.timeout_s,
+        "environment": function.environment,
+        "url": request.build_absolute_uri(function.get_absolute_url()),
+        "invoke_url": request.build_absolute_uri(f"/api/functions/{function.slug}/invocations"),
+    }
+
+
+def api_endpoint(methods):
+    """JSON errors, the allowed methods, and authentication for sync and async views alike."""
+
+    def decorate(view):
+        def check_method(request):
+            if request.method not in methods:
+                raise ApiError(
+                    405,
+                    "MethodNotAllowed",
+                    f"{request.method} is not allowed here; use {', '.join(methods)}.",
+                )
+
+        if _is_async(view):
+
+            @csrf_exempt
+            @wraps(view)
+            async def async_wrapper(request, *args, **kwargs):
+                try:
+                    check_method(request)
+                    user = await sync_to_async(_authenticate)(request)
+                    return await view(request, user, *args, **kwargs)
+                except ApiError as exc:
+                    return exc.response()
+
+            async_wrapper.csrf_exempt = True
+            return async_wrapper
+
+        @csrf_exempt
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            try:
+                check_method(request)
+                return view(request, _authenticate(request), *args, **kwargs)
+            except ApiError as exc:
+                return exc.response()
+
+        return wrapper
+
+    return decorate
+
+
+def _is_async(view):
+    import inspect
+
+    return inspect.iscoroutinefunction(view)
+
+
+def _clean(data, partial):
+    try:
+        return clean_config(data, partial=partial)
+    except ConfigError as exc:
+        raise ApiError(400, "InvalidRequest", f"{exc.field}: {exc}") from None
+
+
+@api_endpoint(["GET", "POST"])
+def functions(request, user):
+    if request.method == "GET":
+        return JsonResponse({"functions": [_function_json(request, f) for f in user.functions.all()]})
+    data = _body(request)
+    unknown = set(data) - {"name", "code", "handler", "memory_mb", "timeout_s", "environment"}
+    if unknown:
+        raise ApiError(400, "InvalidRequest", f"Unknown field(s): {', '.join(sorted(unknown))}.")
+    cleaned = _clean(data, partial=False)
+    function = Function.objects.create(owner=user, **cleaned)
+    body = _function_json(request, function)
+    return JsonResponse({k: body[k] for k in ("slug", "url", "invoke_url")}, status=201)
+
+
+@api_endpoint(["GET", "PUT", "DELETE"])
+def function_detail(request, user, slug):
+    function = _function_for(user, slug)
+    if request.method == "GET":
+        return JsonResponse(_function_json(request, function))
+    if request.method == "DELETE":
+        function.delete()
+        return JsonResponse({}, status=204)
+    data = _body(request)
+    unknown = set(data) - {"name", "code", "handler", "memory_mb", "timeout_s", "environment"}
+    if unknown:
+        raise ApiError(400, "InvalidRequest", f"Unknown field(s): {', '.join(sorted(unknown))}.")
+    for key, value in _clean(data, partial=True).items():
+        setattr(function, key, value)
+    function.save()
+    return JsonResponse(_function_json(request, function))
+
+
+@api_endpoint(["GET", "POST"])
+async def invocations(request, user, slug):
+    function = await sync_to_async(_function_for)(user, slug)
+    if request.method == "GET":
+        return await sync_to_async(_list_invocations)(request, function)
+    data = await sync_to_async(_body)(request)
+    invocation_type = data.get("invocation_type", "RequestResponse")
+    if invocation_type not in ("RequestResponse", "Event"):
+        raise ApiError(400, "InvalidRequest", "invocation_type must be RequestResponse or Event.")
+    try:
+        event_json = validate_event(data.get("event", {}))
+    except PayloadTooLarge as exc:
+        raise ApiError(413, "RequestEntityTooLargeException", str(exc)) from None
+    except InvalidEvent as exc:
+        raise ApiError(400, "InvalidRequest", f"event: {exc}") from None
+    invocation = await start_invocation(function, event_json, trigger="api")
+    if invocation_type == "Event":
+        return JsonResponse({"request_id": str(invocation.request_id)}, status=202)
+    invocation = await wait_until_finished(invocation)
+    if invocation.status == Invocation.THROTTLED:
+        error = invocation.error or {}
+        raise ApiError(
+            429,
+            "TooManyRequestsException",
+            error.get("errorMessage", "Rate exceeded"),
+            reason=error.get("Reason", "ConcurrentInvocationLimitExceeded"),
+        )
+    if invocation.status == Invocation.FAILED:
+        raise ApiError(503, "ServiceUnavailable", invocation.failure_reason or "The sandbox worker failed.")
+    return JsonResponse(invocation.as_json())
+
+
+def _list_invocations(request, function):
+    try:
+        limit = max(1, min(200, int(request.GET.get("limit", 20))))
+    except ValueError:
+        raise ApiError(400, "InvalidRequest", "limit must be a whole number.") from None
+    items = function.invocations.all()[:limit]
+    return JsonResponse({"invocations": [i.as_json() for i in items]})

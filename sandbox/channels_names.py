@@ -1,0 +1,24 @@
+"""Names on the channel layer, in one place."""
+
+from django.conf import settings
+
+
+def worker_channel(function_id):
+    """Route every invocation of a function to the worker that holds its pool."""
+    shards = settings.SANDBOX_WORKER_SHARDS
+    if shards == 1:
+        return "sandbox"
+    return f"sandbox-{function_id % shards}"
+
+
+def all_worker_channels():
+    shards = settings.SANDBOX_WORKER_SHARDS
+    return ["sandbox"] if shards == 1 else [f"sandbox-{n}" for n in range(shards)]
+
+
+def invocation_group(request_id):
+    return f"invocation.{request_id}"
+
+
+def function_group(function_id):
+    return f"function.{function_id}"

@@ -1,0 +1,223 @@
+"""The playground's WebSocket: one consumer per open function page.
+
+Thin by design: it validates what the page sends, saves the function, hands invocations to the
+sandbox worker through the channel layer, and relays log lines and results back as rendered
+HTML fragments that htmx swaps in by id.
+"""
+
+import asyncio
+import json
+
+from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.template.loader import render_to_string
+
+from .channels_names import invocation_group
+from .dispatch import fail_stale_invocations, reset_environments, start_invocation, validate_event
+from .forms import ConfigError, apply_config
+from .invocation import InvalidEvent, PayloadTooLarge
+from .models import Function, Invocation
+from .presenters import history_page, result_context, totals_context
+from .worker import ensure_embedded_worker
+
+DISPLAY_LINES_CAP = 2000  # per invocation on the page; the full log stays in the history
+MAX_REPEAT = 20
+
+
+class PlaygroundConsumer(AsyncWebsocketConsumer):
+    async def connect(self):
+        self.function = await self._own_function(
+            self.scope.get("user"), self.scope["url_route"]["kwargs"]["slug"]
+        )
+        if self.function is None:
+            await self.close(code=4403)
+            return
+        self.sequence = None
+        self.current = None
+        self.shown = 0
+        self.displayed = 0
+        self.hidden = 0
+        self.gap = False
+        self.done = None
+        await self.accept()
+        ensure_embedded_worker()
+        await self._resume_running()
+
+    async def disconnect(self, code):
+        if getattr(self, "current", None):
+            await self.channel_layer.group_discard(invocation_group(self.current), self.channel_name)
+        if getattr(self, "sequence", None) and not self.sequence.done():
+            self.sequence.cancel()
+
+    @database_sync_to_async
+    def _own_function(self, user, slug):
+        if user is None or not user.is_authenticated:
+            return None
+        return Function.objects.filter(slug=slug, owner=user).first()
+
+    # ------------------------------------------------------------------ from the page
+    async def receive(self, text_data=None, bytes_data=None):
+        try:
+            data = json.loads(text_data or "")
+            if not isinstance(data, dict):
+                raise ValueError("not an object")
+        except ValueError:
+            await self._notice("error", "The page sent a message the server could not read. Reload the page.")
+            return
+        action = data.get("action") or "invoke"
+        if action == "reset":
+            await reset_environments(self.function)
+            await self._notice("info", "Environments reset: the next invocation is a cold start.")
+        elif action in ("invoke", "invoke_n", "save"):
+            await self._save_and_maybe_invoke(data, action)
+        else:
+            await self._notice("error", f"Unknown action {action!r}.")
+
+    async def _save_and_maybe_invoke(self, data, action):
+        if action != "save" and self.sequence and not self.sequence.done():
+            await self._notice("warning", "An invocation is still running; wait for its REPORT line.")
+            return
+        try:
+            self.function = await database_sync_to_async(apply_config)(self.function, data)
+        except ConfigError as exc:
+            await self._notice("error", str(exc))
+            return
+        if action == "save":
+            await self._notice("info", "Saved.")
+            return
+        try:
+            event_json = validate_event(data.get("event", "{}") or "{}")
+        except (InvalidEvent, PayloadTooLarge) as exc:
+            await self.send(render_to_string("sandbox/fragments/event_error.html", {"message": str(exc)}))
+            return
+        await self.send(render_to_string("sandbox/fragments/event_error.html", {"message": ""}))
+        count = 1
+        if action == "invoke_n":
+            try:
+                count = max(1, min(MAX_REPEAT, int(data.get("repeat", 5))))
+            except (TypeError, ValueError):
+                count = 5
+        self.sequence = asyncio.ensure_future(self._run_sequence(event_json, count))
+
+    async def _run_sequence(self, event_json, count):
+        await self._send_actions(running=True)
+        try:
+            for number in range(1, count + 1):
+                self.done = asyncio.Event()
+                invocation = await start_invocation(self.function, event_json, "console", self.channel_name)
+                self._follow(str(invocation.request_id))
+                await self.send(
+                    render_to_string(
+                        "sandbox/fragments/invocation_started.html",
+                        {"invocation": invocation, "number": number, "count": count},
+                    )
+                )
+                await self._wait_for_done(invocation)
+        finally:
+            await self._send_actions(running=False)
+
+    async def _wait_for_done(self, invocation):
+        while not self.done.is_set():
+            try:
+                await asyncio.wait_for(self.done.wait(), 2.0)
+            except TimeoutError:
+                await sync_to_async(fail_stale_invocations)(invocation.function_id)
+                status = await self._status(invocation.pk)
+                if status in Invocation.FINISHED and not self.done.is_set():
+                    await self.invocation_done({"request_id": str(invocation.request_id)})
+
+    @database_sync_to_async
+    def _status(self, pk):
+        return Invocation.objects.filter(pk=pk).values_list("status", flat=True).first()
+
+    def _follow(self, request_id):
+        self.current = request_id
+        self.shown = 0
+        self.displayed = 0
+        self.hidden = 0
+        self.gap = False
+
+    async def _resume_running(self):
+        """A page reloaded mid-invocation: show what was logged so far and keep streaming."""
+        running = await self._running_invocation()
+        if running is None:
+            return
+        request_id = str(running.request_id)
+        await self.channel_layer.group_add(invocation_group(request_id), self.channel_name)
+        self._follow(request_id)
+        self.done = asyncio.Event()
+        await self.send(
+            render_to_string(
+                "sandbox/fragments/invocation_started.html",
+                {"invocation": running, "number": 1, "count": 1, "resumed": True},
+            )
+        )
+        await self.invocation_logs({"request_id": request_id, "start": 0, "lines": running.log_lines})
+        self.sequence = asyncio.ensure_future(self._resume_wait(running))
+
+    async def _resume_wait(self, invocation):
+        await self._send_actions(running=True)
+        try:
+            await self._wait_for_done(invocation)
+        finally:
+            await self._send_actions(running=False)
+
+    @database_sync_to_async
+    def _running_invocation(self):
+        fail_stale_invocations(self.function.id)
+        return (
+            Invocation.objects.filter(
+                function=self.function, status__in=[Invocation.QUEUED, Invocation.RUNNING]
+            )
+            .order_by("-created")
+            .first()
+        )
+
+    # ------------------------------------------------------------------ from the worker
+    async def invocation_logs(self, event):
+        if event["request_id"] != self.current:
+            return
+        start, lines = event["start"], event["lines"]
+        if start > self.shown:
+            self.gap = True  # a batch was lost (full layer): the stored log is shown at the end
+        new = lines[max(0, self.shown - start) :]
+        self.shown = max(self.shown, start + len(lines))
+        visible = new[: max(0, DISPLAY_LINES_CAP - self.displayed)]
+        self.displayed += len(visible)
+        self.hidden += len(new) - len(visible)
+        if visible:
+            await self.send(render_to_string("sandbox/fragments/log_lines.html", {"lines": visible}))
+
+    async def invocation_done(self, event):
+        request_id = event["request_id"]
+        if request_id != self.current:
+            return
+        self.current = None
+        await self.channel_layer.group_discard(invocation_group(request_id), self.channel_name)
+        await self.send(await self._render_done(request_id, self.hidden, self.gap))
+        if self.done is not None:
+            self.done.set()
+
+    @database_sync_to_async
+    def _render_done(self, request_id, hidden, gap):
+        """Result panel, totals and history, rendered together (they read the database)."""
+        invocation = Invocation.objects.select_related("function").get(request_id=request_id)
+        context = result_context(invocation)
+        context.update(totals_context(self.function.owner))
+        context.update(history_page(self.function, 1))
+        context.update(display_cap=DISPLAY_LINES_CAP, hidden=hidden, rerender_logs=gap)
+        return render_to_string("sandbox/fragments/invocation_done.html", context)
+
+    # ------------------------------------------------------------------ helpers
+    async def _notice(self, level, message):
+        await self.send(
+            render_to_string("sandbox/fragments/notice.html", {"level": level, "message": message})
+        )
+
+    async def _send_actions(self, running):
+        await self.send(
+            render_to_string(
+                "sandbox/fragments/actions.html", {"running": running, "function": self.function}
+            )
+        )

@@ -1,0 +1,91 @@
+"""Validating what a learner sends for their function (page and API share these rules)."""
+
+MAX_CODE_BYTES = 256 * 1024
+MAX_NAME = 64
+
+
+class ConfigError(ValueError):
+    """A bad field; the message names it."""
+
+    def __init__(self, field, message):
+        super().__init__(message)
+        self.field = field
+
+
+def parse_environment(value):
+    """A dict, or 'KEY=value' lines. Keys must be valid environment variable names."""
+    if value in (None, ""):
+        return {}
+    if isinstance(value, dict):
+        pairs = value.items()
+    elif isinstance(value, str):
+        pairs = []
+        for number, line in enumerate(value.splitlines(), 1):
+            if not line.strip() or line.lstrip().startswith("#"):
+                continue
+            if "=" not in line:
+                raise ConfigError("environment", f"Environment line {number}: expected KEY=value.")
+            key, _, val = line.partition("=")
+            pairs.append((key.strip(), val))
+    else:
+        raise ConfigError("environment", "environment must be an object of strings or KEY=value lines.")
+    env = {}
+    for key, val in pairs:
+        if not isinstance(key, str) or not key.replace("_", "a").isalnum() or key[:1].isdigit():
+            raise ConfigError("environment", f"Environment variable name {key!r} is not valid.")
+        if key.startswith("AWS_") or key in ("_HANDLER", "LAMBDA_TASK_ROOT", "TZ"):
+            raise ConfigError("environment", f"{key} is reserved by the Lambda runtime.")
+        env[key] = str(val)
+    return env
+
+
+def _int_field(data, field, low, high, label):
+    raw = data.get(field)
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        raise ConfigError(field, f"{label} must be a whole number from {low} to {high}.") from None
+    if not low <= value <= high:
+        raise ConfigError(field, f"{label} must be from {low} to {high}; got {value}.")
+    return value
+
+
+def clean_config(data, partial=True):
+    """The validated subset of {name, code, handler, memory_mb, timeout_s, environment}."""
+    cleaned = {}
+    if "name" in data or not partial:
+        name = data.get("name")
+        if not isinstance(name, str) or not name.strip() or len(name) > MAX_NAME:
+            raise ConfigError("name", f"name must be a non-empty string of at most {MAX_NAME} characters.")
+        cleaned["name"] = name.strip()
+    if "code" in data or not partial:
+        code = data.get("code")
+        if not isinstance(code, str):
+            raise ConfigError("code", "code must be a string of Python source.")
+        if len(code.encode()) > MAX_CODE_BYTES:
+            raise ConfigError("code", f"code is over {MAX_CODE_BYTES // 1024} KiB.")
+        cleaned["code"] = code
+    if "handler" in data:
+        handler = data.get("handler")
+        if not isinstance(handler, str) or not handler.isidentifier():
+            raise ConfigError("handler", "handler must be the name of a Python function, e.g. handler.")
+        cleaned["handler"] = handler
+    if "memory_mb" in data:
+        cleaned["memory_mb"] = _int_field(data, "memory_mb", 128, 10240, "Memory (MB)")
+    if "timeout_s" in data:
+        cleaned["timeout_s"] = _int_field(data, "timeout_s", 1, 900, "Timeout (s)")
+    if "environment" in data:
+        cleaned["environment"] = parse_environment(data.get("environment"))
+    return cleaned
+
+
+def apply_config(function, data):
+    """Validate the fields present in `data` and save them on `function` (page form fields)."""
+    fields = {k: data[k] for k in ("code", "handler", "memory_mb", "timeout_s", "environment") if k in data}
+    cleaned = clean_config(fields)
+    changed = [k for k, v in cleaned.items() if getattr(function, k) != v]
+    for key in changed:
+        setattr(function, key, cleaned[key])
+    if changed:
+        function.save()
+    return function

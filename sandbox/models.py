@@ -1,0 +1,146 @@
+import secrets
+import uuid
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.text import slugify
+
+DEFAULT_CODE = """import json
+
+def handler(event, context):
+    print("Hello from", context.function_name)
+    return {
+        "statusCode": 200,
+        "body": json.dumps({"message": "Hello, serverless!"}),
+    }
+"""
+
+MODULE_NAME = "lambda_function"
+
+
+class Function(models.Model):
+    """A learner's function: code and configuration, owned by one user (guests included)."""
+
+    slug = models.SlugField(max_length=80, unique=True)
+    name = models.CharField(max_length=64)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="functions")
+    code = models.TextField(default=DEFAULT_CODE)
+    handler = models.CharField(max_length=64, default="handler")
+    memory_mb = models.PositiveIntegerField(
+        default=128, validators=[MinValueValidator(128), MaxValueValidator(10240)]
+    )
+    timeout_s = models.PositiveIntegerField(
+        default=3, validators=[MinValueValidator(1), MaxValueValidator(900)]
+    )
+    environment = models.JSONField(default=dict, blank=True)
+    created = models.DateTimeField(default=timezone.now)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-updated"]
+
+    def __str__(self):
+        return self.name
+
+    def save(self, *args, **kwargs):
+        if not self.slug:
+            self.slug = f"{slugify(self.name)[:60] or 'fn'}-{secrets.token_hex(3)}"
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self):
+        return reverse("function", args=[self.slug])
+
+    @property
+    def handler_path(self):
+        return f"{MODULE_NAME}.{self.handler}"
+
+
+class Invocation(models.Model):
+    """One invocation, saved as it finishes (or marked failed when its worker died)."""
+
+    QUEUED, RUNNING = "queued", "running"
+    OK, ERROR, TIMEOUT, OOM, CRASHED = "ok", "error", "timeout", "oom", "crashed"
+    THROTTLED, FAILED = "throttled", "failed"
+    STATUSES = [(s, s) for s in (QUEUED, RUNNING, OK, ERROR, TIMEOUT, OOM, CRASHED, THROTTLED, FAILED)]
+    FINISHED = (OK, ERROR, TIMEOUT, OOM, CRASHED, THROTTLED, FAILED)
+
+    function = models.ForeignKey(Function, on_delete=models.CASCADE, related_name="invocations")
+    request_id = models.UUIDField(default=uuid.uuid4, unique=True)
+    status = models.CharField(max_length=16, choices=STATUSES, default=QUEUED)
+    trigger = models.CharField(max_length=32, default="console")
+    event = models.TextField(blank=True)
+    cold = models.BooleanField(default=False)
+    init_duration_ms = models.FloatField(null=True, blank=True)
+    duration_ms = models.FloatField(default=0)
+    billed_duration_ms = models.PositiveIntegerField(default=0)
+    memory_size_mb = models.PositiveIntegerField(default=128)
+    max_memory_used_mb = models.PositiveIntegerField(default=0)
+    gb_seconds = models.FloatField(default=0)
+    cost_usd = models.FloatField(default=0)
+    result = models.JSONField(null=True, blank=True)
+    error = models.JSONField(null=True, blank=True)
+    logs = models.TextField(blank=True)
+    logs_truncated = models.BooleanField(default=False)
+    failure_reason = models.CharField(max_length=300, blank=True)
+    worker_id = models.CharField(max_length=100, blank=True)
+    created = models.DateTimeField(default=timezone.now, db_index=True)
+    finished = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+
+    def __str__(self):
+        return f"{self.function} {self.request_id} {self.status}"
+
+    @property
+    def is_finished(self):
+        return self.status in self.FINISHED
+
+    @property
+    def log_lines(self):
+        return self.logs.splitlines() if self.logs else []
+
+    def as_json(self):
+        """The same object `manage.py invoke --json` prints."""
+        return {
+            "request_id": str(self.request_id),
+            "status": self.status,
+            "cold": self.cold,
+            "init_duration_ms": None if self.init_duration_ms is None else round(self.init_duration_ms, 2),
+            "duration_ms": round(self.duration_ms, 2),
+            "billed_duration_ms": self.billed_duration_ms,
+            "memory_size_mb": self.memory_size_mb,
+            "max_memory_used_mb": self.max_memory_used_mb,
+            "gb_seconds": self.gb_seconds,
+            "cost_usd": self.cost_usd,
+            "result": self.result,
+            "error": self.error,
+            "logs": self.log_lines,
+        }
+
+
+class ApiToken(models.Model):
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_token")
+    key = models.CharField(max_length=64, unique=True)
+    created = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return f"token of {self.user}"
+
+    @classmethod
+    def for_user(cls, user):
+        token, _ = cls.objects.get_or_create(user=user, defaults={"key": secrets.token_urlsafe(32)})
+        return token
+
+
+class WorkerHeartbeat(models.Model):
+    """Each sandbox worker touches its row every few seconds; a stale row means it died."""
+
+    worker_id = models.CharField(max_length=100, unique=True)
+    last_seen = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return self.worker_id

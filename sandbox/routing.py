@@ -1,0 +1,7 @@
+from django.urls import path
+
+from .consumers import PlaygroundConsumer
+
+websocket_urlpatterns = [
+    path("ws/functions/<slug:slug>/", PlaygroundConsumer.as_asgi()),
+]

@@ -1,0 +1,27 @@
+"""From a saved Function to the FunctionSpec an environment runs."""
+
+import hashlib
+import json
+
+from .environment import FunctionSpec
+from .models import MODULE_NAME
+
+
+def function_spec(function):
+    return FunctionSpec(
+        name=function.name,
+        handler=function.handler_path,
+        files={f"{MODULE_NAME}.py": function.code},
+        memory_mb=function.memory_mb,
+        timeout_s=float(function.timeout_s),
+        environment=dict(function.environment or {}),
+    )
+
+
+def spec_version(spec):
+    """Changes whenever the code or configuration does: a new version gets fresh environments."""
+    data = json.dumps(
+        [spec.name, spec.handler, spec.files, spec.memory_mb, spec.timeout_s, spec.environment],
+        sort_keys=True,
+    )
+    return hashlib.sha256(data.encode()).hexdigest()[:16]

@@ -1,0 +1,51 @@
+"""A learner's running total: requests, GB-seconds and cost against the monthly free tier."""
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db.models import Count, Sum
+
+from .billing import Prices, free_tier
+from .models import Invocation
+
+
+@dataclass
+class Totals:
+    requests: int
+    gb_seconds: float
+    cost_usd: float
+    free_requests: int
+    free_gb_seconds: float
+    cost_after_free_tier: float
+
+    @property
+    def requests_percent(self):
+        return min(100.0, 100 * self.requests / self.free_requests) if self.free_requests else 100.0
+
+    @property
+    def gb_seconds_percent(self):
+        return min(100.0, 100 * self.gb_seconds / self.free_gb_seconds) if self.free_gb_seconds else 100.0
+
+
+def prices():
+    b = settings.BILLING
+    return Prices(
+        b["PER_GB_SECOND"], b["PER_REQUEST"], b["BILL_INIT_PHASE"], b["FREE_GB_SECONDS"], b["FREE_REQUESTS"]
+    )
+
+
+def learner_totals(user):
+    billed = Invocation.objects.filter(function__owner=user).exclude(
+        status__in=[Invocation.QUEUED, Invocation.RUNNING, Invocation.THROTTLED, Invocation.FAILED]
+    )
+    agg = billed.aggregate(n=Count("id"), gb=Sum("gb_seconds"), cost=Sum("cost_usd"))
+    p = prices()
+    tier = free_tier(agg["gb"] or 0.0, agg["n"] or 0, p)
+    return Totals(
+        agg["n"] or 0,
+        agg["gb"] or 0.0,
+        agg["cost"] or 0.0,
+        p.free_requests,
+        p.free_gb_seconds,
+        tier.billable_cost_usd,
+    )
