@@ -1,6 +1,7 @@
 """Strict readers for settings from environment variables: a bad value stops start-up with a
 message naming the variable, instead of silently meaning something else."""
 
+import math
 import os
 
 from django.core.exceptions import ImproperlyConfigured
@@ -33,8 +34,12 @@ def env_int(name, default, minimum=None, maximum=None):
         value = int(raw)
     except ValueError:
         raise ImproperlyConfigured(f"{name}={raw!r}: expected a whole number") from None
-    if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
-        raise ImproperlyConfigured(f"{name}={value}: expected a number from {minimum} to {maximum}")
+    if minimum is not None and value < minimum:
+        bound = f"from {minimum} to {maximum}" if maximum is not None else f"at least {minimum}"
+        raise ImproperlyConfigured(f"{name}={value}: expected a number {bound}")
+    if maximum is not None and value > maximum:
+        bound = f"from {minimum} to {maximum}" if minimum is not None else f"at most {maximum}"
+        raise ImproperlyConfigured(f"{name}={value}: expected a number {bound}")
     return value
 
 
@@ -46,6 +51,8 @@ def env_float(name, default, minimum=None):
         value = float(raw)
     except ValueError:
         raise ImproperlyConfigured(f"{name}={raw!r}: expected a number") from None
+    if not math.isfinite(value):
+        raise ImproperlyConfigured(f"{name}={raw!r}: expected a finite number")
     if minimum is not None and value < minimum:
         raise ImproperlyConfigured(f"{name}={value}: expected at least {minimum}")
     return value

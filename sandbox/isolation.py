@@ -185,7 +185,7 @@ def launch_spec(iso, *, env, uid, cgroup_paths, seccomp_fd, tmp_bytes, rlimits):
         "--tmpfs",
         TASK_ROOT,
         "--chdir",
-        "/tmp",
+        TASK_ROOT,
     ]
     for key, value in env.items():
         argv += ["--setenv", key, value]

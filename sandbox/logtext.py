@@ -45,9 +45,23 @@ class LineSplitter:
             raw = raw[:-1]
         if len(raw) <= self.max_line_bytes:
             return [self._decode(raw)]
-        step = self.max_line_bytes
-        return [self._decode(raw[i : i + step]) for i in range(0, len(raw), step)]
+        pieces = []
+        while len(raw) > self.max_line_bytes:
+            cut = _char_boundary(raw, self.max_line_bytes)
+            pieces.append(self._decode(raw[:cut]))
+            raw = raw[cut:]
+        pieces.append(self._decode(raw))
+        return pieces
 
     @staticmethod
     def _decode(raw):
         return clean(raw.decode("utf-8", errors="replace"))
+
+
+def _char_boundary(data, limit):
+    """The largest cut <= limit that does not split a UTF-8 character (continuation bytes are
+    0b10xxxxxx); invalid data is cut at the limit."""
+    cut = limit
+    while cut > 0 and limit - cut < 4 and (data[cut] & 0xC0) == 0x80:
+        cut -= 1
+    return cut if cut > 0 and limit - cut < 4 else limit

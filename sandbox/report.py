@@ -36,21 +36,17 @@ def runtime_exit_line(request_id, reason):
     return f"RequestId: {request_id} Error: Runtime exited with error: {reason}"
 
 
+# Go's wording of Linux signals (Lambda's runtime API is written in Go).
 SIGNAL_NAMES = {
-    1: "hangup",
-    2: "interrupt",
-    3: "quit",
-    4: "illegal instruction",
-    5: "trace/breakpoint trap",
-    6: "aborted",
-    7: "bus error",
-    8: "floating point exception",
-    9: "killed",
-    11: "segmentation fault",
-    13: "broken pipe",
-    15: "terminated",
-    31: "bad system call",
-}
+    1: "hangup", 2: "interrupt", 3: "quit", 4: "illegal instruction", 5: "trace/breakpoint trap",
+    6: "aborted", 7: "bus error", 8: "floating point exception", 9: "killed",
+    10: "user defined signal 1", 11: "segmentation fault", 12: "user defined signal 2",
+    13: "broken pipe", 14: "alarm clock", 15: "terminated", 16: "stack fault", 17: "child exited",
+    18: "continued", 19: "stopped (signal)", 20: "stopped", 21: "stopped (tty input)",
+    22: "stopped (tty output)", 23: "urgent I/O condition", 24: "CPU time limit exceeded",
+    25: "file size limit exceeded", 26: "virtual timer expired", 27: "profiling timer expired",
+    28: "window changed", 29: "I/O possible", 30: "power failure", 31: "bad system call",
+}  # fmt: skip
 
 
 def exit_reason(returncode=None, signal_number=None):

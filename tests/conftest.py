@@ -11,7 +11,9 @@ from sandbox.slots import SlotPool
 from tests.sandbox_helpers import processes_of_uids
 
 SLOT_COUNT = 16
-SLOT_UID_BASE = 61000  # apart from the server's default 60000, so a running dev server is untouched
+# Apart from the server's default 60000, and distinct per test process, so a dev server or a
+# second test run on the same machine is never swept by this run's leak checks.
+SLOT_UID_BASE = 61000 + (os.getpid() % 200) * SLOT_COUNT
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,7 @@ import json
 import sys
 from pathlib import Path
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from sandbox.engine import get_engine
@@ -66,7 +67,7 @@ class Command(BaseCommand):
             except OSError as exc:
                 raise UsageError(f"cannot read event file {options['event']}: {exc.strerror}") from None
             try:
-                event = event_text(raw, get_engine().limits.payload_bytes)
+                event = event_text(raw, settings.SANDBOX["PAYLOAD_BYTES"])
             except (InvalidEvent, PayloadTooLarge) as exc:
                 raise UsageError(f"{options['event']}: {exc}") from None
             event = json.loads(event)
