@@ -172,3 +172,26 @@ QUEUE_STALE_SECONDS = env_float("QUEUE_STALE_SECONDS", 15.0, 1.0)
 
 # The API accepts events up to the 6 MB payload limit (Django's default cap is 2.5 MB).
 DATA_UPLOAD_MAX_MEMORY_SIZE = SANDBOX["PAYLOAD_BYTES"] + 128 * 1024
+
+# Scaling (DESIGN.md §3), scaled down from AWS to one small host. CLASSROOM_SPEED=true divides
+# every timer (idle reclaim, async retries, schedules) by 10 so a 45-minute class sees them.
+CLASSROOM_SPEED = env_bool("CLASSROOM_SPEED", False)
+TIMER_SCALE = 0.1 if CLASSROOM_SPEED else 1.0
+SCALING = {
+    # ACCOUNT_CONCURRENCY: concurrent executions across all functions (AWS default: 1 000).
+    "ACCOUNT_CONCURRENCY": env_int("ACCOUNT_CONCURRENCY", SANDBOX["MAX_ENVIRONMENTS"], 1, 100_000),
+    # SCALE_PER_10S: new environments per function per 10 s (AWS: 1 000).
+    "SCALE_PER_10S": env_int("SCALE_PER_10S", 50, 1, 100_000),
+    # LEARNER_CONCURRENCY / LEARNER_PER_MINUTE: one learner's share of the server.
+    "LEARNER_CONCURRENCY": env_int("LEARNER_CONCURRENCY", 10, 1, 10_000),
+    "LEARNER_PER_MINUTE": env_int("LEARNER_PER_MINUTE", 600, 1, 1_000_000),
+    # IDLE_TTL_S: an idle on-demand environment is reclaimed after this long (AWS: undocumented,
+    # minutes in practice).
+    "IDLE_TTL_S": env_float("IDLE_TTL_S", 300.0, 0.1) * TIMER_SCALE,
+}
+BILLING["PROVISIONED_CAPACITY_PER_GB_SECOND"] = env_float(
+    "BILLING_PROVISIONED_CAPACITY_PER_GB_SECOND", 0.0000041667, 0
+)
+BILLING["PROVISIONED_DURATION_PER_GB_SECOND"] = env_float(
+    "BILLING_PROVISIONED_DURATION_PER_GB_SECOND", 0.0000097222, 0
+)

@@ -7,16 +7,17 @@ Errors: {"error": {"code", "message"}} with the matching status.
 import json
 from functools import wraps
 
-from asgiref.sync import sync_to_async
+from asgiref.sync import async_to_sync, sync_to_async
 from django.conf import settings
 from django.http import JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.views.decorators.csrf import csrf_exempt
 
-from .dispatch import start_invocation, validate_event, wait_until_finished
-from .forms import ConfigError, clean_config
+from .dispatch import configure_function, start_invocation, validate_event, wait_until_finished
+from .forms import ConfigError, apply_concurrency, clean_config
 from .invocation import InvalidEvent, PayloadTooLarge
-from .models import ApiToken, Function, Invocation
+from .metrics import function_metrics
+from .models import DEFAULT_CODE, ApiToken, Function, Invocation, LoadTest
 
 BODY_LIMIT = settings.SANDBOX["PAYLOAD_BYTES"] + 64 * 1024  # the event plus its JSON wrapping
 
@@ -88,6 +89,8 @@ def _function_json(request, function):
         "memory_mb": function.memory_mb,
         "timeout_s": function.timeout_s,
         "environment": function.environment,
+        "reserved_concurrency": function.reserved_concurrency,
+        "provisioned_concurrency": function.provisioned_concurrency,
         "url": request.build_absolute_uri(function.get_absolute_url()),
         "invoke_url": request.build_absolute_uri(f"/api/functions/{function.slug}/invocations"),
     }
@@ -140,11 +143,26 @@ def _is_async(view):
     return inspect.iscoroutinefunction(view)
 
 
-def _clean(data, partial):
+FIELDS = {"name", "code", "handler", "memory_mb", "timeout_s", "environment"}
+CONCURRENCY_FIELDS = {"reserved_concurrency", "provisioned_concurrency"}
+
+
+def _save(function, data, partial):
+    """Validate `data` (400 naming the field) and save it; the worker hears of concurrency."""
+    unknown = set(data) - FIELDS - CONCURRENCY_FIELDS
+    if unknown:
+        raise ApiError(400, "InvalidRequest", f"Unknown field(s): {', '.join(sorted(unknown))}.")
     try:
-        return clean_config(data, partial=partial)
+        cleaned = clean_config({k: v for k, v in data.items() if k in FIELDS}, partial=partial)
+        for key, value in cleaned.items():
+            setattr(function, key, value)
+        function.save()
+        concurrency = {k: v for k, v in data.items() if k in CONCURRENCY_FIELDS}
+        if apply_concurrency(function, concurrency):
+            async_to_sync(configure_function)(function)
     except ConfigError as exc:
         raise ApiError(400, "InvalidRequest", f"{exc.field}: {exc}") from None
+    return function
 
 
 @api_endpoint(["GET", "POST"])
@@ -152,11 +170,8 @@ def functions(request, user):
     if request.method == "GET":
         return JsonResponse({"functions": [_function_json(request, f) for f in user.functions.all()]})
     data = _body(request)
-    unknown = set(data) - {"name", "code", "handler", "memory_mb", "timeout_s", "environment"}
-    if unknown:
-        raise ApiError(400, "InvalidRequest", f"Unknown field(s): {', '.join(sorted(unknown))}.")
-    cleaned = _clean(data, partial=False)
-    function = Function.objects.create(owner=user, **cleaned)
+    data.setdefault("code", DEFAULT_CODE)
+    function = _save(Function(owner=user), data, partial=False)
     body = _function_json(request, function)
     return JsonResponse({k: body[k] for k in ("slug", "url", "invoke_url")}, status=201)
 
@@ -169,13 +184,7 @@ def function_detail(request, user, slug):
     if request.method == "DELETE":
         function.delete()
         return JsonResponse({}, status=204)
-    data = _body(request)
-    unknown = set(data) - {"name", "code", "handler", "memory_mb", "timeout_s", "environment"}
-    if unknown:
-        raise ApiError(400, "InvalidRequest", f"Unknown field(s): {', '.join(sorted(unknown))}.")
-    for key, value in _clean(data, partial=True).items():
-        setattr(function, key, value)
-    function.save()
+    _save(function, _body(request), partial=True)
     return JsonResponse(_function_json(request, function))
 
 
@@ -218,3 +227,15 @@ def _list_invocations(request, function):
         raise ApiError(400, "InvalidRequest", "limit must be a whole number.") from None
     items = function.invocations.all()[:limit]
     return JsonResponse({"invocations": [i.as_json() for i in items]})
+
+
+@api_endpoint(["GET"])
+def metrics(request, user, slug):
+    """The scaling picture as JSON, for lesson checks: ?load_test=<id> or the last 10 minutes."""
+    function = _function_for(user, slug)
+    load_test = None
+    if request.GET.get("load_test"):
+        load_test = LoadTest.objects.filter(function=function, pk=request.GET["load_test"]).first()
+        if load_test is None:
+            raise ApiError(404, "NotFound", "No such load test for this function.")
+    return JsonResponse(function_metrics(function, load_test))

@@ -13,6 +13,9 @@ class Prices:
     bill_init_phase: bool = True  # the rule since 1 Aug 2025; False = the older rule
     free_gb_seconds: float = 400_000
     free_requests: int = 1_000_000
+    # Provisioned concurrency: capacity per GB-s while configured, and invocations' duration.
+    provisioned_capacity_per_gb_second: float = 0.0000041667
+    provisioned_duration_per_gb_second: float = 0.0000097222
 
 
 ARM64_PER_GB_SECOND = 0.0000133334
@@ -30,8 +33,16 @@ def gb_seconds(memory_mb, billed_ms):
     return (memory_mb / MB_PER_GB) * (billed_ms / 1000)
 
 
-def cost_usd(gb_s, requests, prices):
-    return gb_s * prices.per_gb_second + requests * prices.per_request
+def cost_usd(gb_s, requests, prices, provisioned=False):
+    """Duration and request charges. On a provisioned environment the duration price is lower
+    (the capacity is billed separately, by `provisioned_capacity_cost`)."""
+    per_gb_s = prices.provisioned_duration_per_gb_second if provisioned else prices.per_gb_second
+    return gb_s * per_gb_s + requests * prices.per_request
+
+
+def provisioned_capacity_cost(memory_mb, environments, seconds, prices):
+    """What keeping `environments` provisioned for `seconds` costs, invoked or not."""
+    return (memory_mb / MB_PER_GB) * environments * seconds * prices.provisioned_capacity_per_gb_second
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,21 @@ async def start_invocation(function, event_json, trigger="console", channel_name
     return invocation
 
 
+async def configure_function(function):
+    """Tell the worker holding the function's pool that its concurrency settings changed."""
+    ensure_embedded_worker()
+    await get_channel_layer().send(
+        worker_channel(function.id), {"type": "configure", "function_id": function.id}
+    )
+
+
+async def start_load_test(load_test):
+    ensure_embedded_worker()
+    await get_channel_layer().send(
+        worker_channel(load_test.function_id), {"type": "loadtest.start", "load_test_id": load_test.pk}
+    )
+
+
 async def reset_environments(function):
     ensure_embedded_worker()
     await get_channel_layer().send(worker_channel(function.id), {"type": "reset", "function_id": function.id})

@@ -41,16 +41,25 @@ class Engine:
             mb_per_vcpu=s["MB_PER_VCPU"],
             cpu_period_us=s["CPU_PERIOD_US"],
         )
-        prices = Prices(
-            per_gb_second=settings.BILLING["PER_GB_SECOND"],
-            per_request=settings.BILLING["PER_REQUEST"],
-            bill_init_phase=settings.BILLING["BILL_INIT_PHASE"],
-            free_gb_seconds=settings.BILLING["FREE_GB_SECONDS"],
-            free_requests=settings.BILLING["FREE_REQUESTS"],
-        )
+        prices = prices_from_settings()
         slots = SlotPool(s["MAX_ENVIRONMENTS"], s["SLOT_UID_BASE"])
         log.warning("Coldstart sandbox: %s", isolation.describe())
         return cls(isolation, limits, slots, prices)
+
+
+def prices_from_settings():
+    from django.conf import settings
+
+    b = settings.BILLING
+    return Prices(
+        per_gb_second=b["PER_GB_SECOND"],
+        per_request=b["PER_REQUEST"],
+        bill_init_phase=b["BILL_INIT_PHASE"],
+        free_gb_seconds=b["FREE_GB_SECONDS"],
+        free_requests=b["FREE_REQUESTS"],
+        provisioned_capacity_per_gb_second=b["PROVISIONED_CAPACITY_PER_GB_SECOND"],
+        provisioned_duration_per_gb_second=b["PROVISIONED_DURATION_PER_GB_SECOND"],
+    )
 
 
 @cache

@@ -79,6 +79,57 @@ def clean_config(data, partial=True):
     return cleaned
 
 
+def clean_concurrency(data, current_reserved=None):
+    """reserved_concurrency (None = unreserved, 0 disables) and provisioned_concurrency."""
+    from django.conf import settings
+
+    cleaned = {}
+    account = settings.SCALING["ACCOUNT_CONCURRENCY"]
+    if "reserved_concurrency" in data:
+        raw = data.get("reserved_concurrency")
+        if raw in (None, ""):
+            cleaned["reserved_concurrency"] = None
+        else:
+            cleaned["reserved_concurrency"] = _int_field(
+                data, "reserved_concurrency", 0, account, "Reserved concurrency"
+            )
+    if "provisioned_concurrency" in data:
+        host = settings.SANDBOX["MAX_ENVIRONMENTS"]
+        raw = data.get("provisioned_concurrency")
+        value = (
+            0
+            if raw in (None, "")
+            else _int_field(data, "provisioned_concurrency", 0, min(account, host), "Provisioned concurrency")
+        )
+        reserved = cleaned.get("reserved_concurrency", current_reserved)
+        if reserved is not None and value > reserved:
+            raise ConfigError(
+                "provisioned_concurrency",
+                f"Provisioned concurrency ({value}) cannot exceed reserved concurrency ({reserved}).",
+            )
+        cleaned["provisioned_concurrency"] = value
+    return cleaned
+
+
+def apply_concurrency(function, data):
+    """Validate and save the concurrency settings; returns True when they changed."""
+    from django.utils import timezone
+
+    cleaned = clean_concurrency(data, function.reserved_concurrency)
+    changed = False
+    for key, value in cleaned.items():
+        if getattr(function, key) != value:
+            setattr(function, key, value)
+            changed = True
+    if changed:
+        if function.provisioned_concurrency and not function.provisioned_since:
+            function.provisioned_since = timezone.now()
+        elif not function.provisioned_concurrency:
+            function.provisioned_since = None
+        function.save()
+    return changed
+
+
 def apply_config(function, data):
     """Validate the fields present in `data` and save them on `function` (page form fields)."""
     fields = {k: data[k] for k in ("code", "handler", "memory_mb", "timeout_s", "environment") if k in data}

@@ -62,8 +62,20 @@ def event_text(event, limit):
     return text
 
 
-async def run_invocation(engine, spec, environment, event_json, on_log=None, request_id=None):
-    """Invoke `spec` once. `environment` is a ready one (warm) or None (a cold start happens).
+async def run_invocation(
+    engine,
+    spec,
+    environment,
+    event_json,
+    on_log=None,
+    request_id=None,
+    *,
+    on_environment=None,
+    provisioned=False,
+):
+    """Invoke `spec` once. `environment` is a ready one (warm) or None (a cold start happens;
+    `on_environment` hears of the new one before its init starts). `provisioned` bills the
+    duration at the provisioned-concurrency price.
 
     Returns (record, environment): the environment to keep, or None when it died.
     """
@@ -79,6 +91,8 @@ async def run_invocation(engine, spec, environment, event_json, on_log=None, req
     init_ms = None
     if cold:
         environment = engine.new_environment(spec)
+        if on_environment is not None:
+            on_environment(environment)
         init = await environment.start(emit, request_id)
         init_ms = init.init_duration_ms
         if not init.ok:
@@ -125,6 +139,7 @@ async def run_invocation(engine, spec, environment, event_json, on_log=None, req
         result=result,
         error=error,
         emit=emit,
+        provisioned=provisioned,
     )
     for line in outcome.after_report:
         emit(line)
@@ -145,10 +160,12 @@ def _record(
     emit,
     result=None,
     error=None,
+    provisioned=False,
 ):
     prices = engine.prices
     billed = billing.billed_duration_ms(duration_ms, init_ms, prices.bill_init_phase)
     gb_s = billing.gb_seconds(spec.memory_mb, billed)
+    cost = billing.cost_usd(gb_s, 1, prices, provisioned=provisioned)
     emit(report.report_line(request_id, duration_ms, billed, spec.memory_mb, max_used_mb, init_ms))
     return InvocationRecord(
         request_id=request_id,
@@ -160,7 +177,7 @@ def _record(
         memory_size_mb=spec.memory_mb,
         max_memory_used_mb=max_used_mb,
         gb_seconds=gb_s,
-        cost_usd=billing.cost_usd(gb_s, 1, prices),
+        cost_usd=cost,
         result=result,
         error=error,
         logs=logs,

@@ -36,6 +36,10 @@ class Function(models.Model):
         default=3, validators=[MinValueValidator(1), MaxValueValidator(900)]
     )
     environment = models.JSONField(default=dict, blank=True)
+    # None = unreserved (shares the account's pool); 0 disables the function.
+    reserved_concurrency = models.PositiveIntegerField(null=True, blank=True)
+    provisioned_concurrency = models.PositiveIntegerField(default=0)
+    provisioned_since = models.DateTimeField(null=True, blank=True)
     created = models.DateTimeField(default=timezone.now)
     updated = models.DateTimeField(auto_now=True)
 
@@ -86,7 +90,13 @@ class Invocation(models.Model):
     logs_truncated = models.BooleanField(default=False)
     failure_reason = models.CharField(max_length=300, blank=True)
     worker_id = models.CharField(max_length=100, blank=True)
+    environment_name = models.CharField(max_length=64, blank=True)
+    provisioned = models.BooleanField(default=False)
+    load_test = models.ForeignKey(
+        "LoadTest", null=True, blank=True, on_delete=models.SET_NULL, related_name="invocations"
+    )
     created = models.DateTimeField(default=timezone.now, db_index=True)
+    started = models.DateTimeField(null=True, blank=True)
     finished = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -144,3 +154,57 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self):
         return self.worker_id
+
+
+class EnvironmentRecord(models.Model):
+    """One execution environment's life, for the scaling timeline."""
+
+    function = models.ForeignKey(Function, on_delete=models.CASCADE, related_name="environment_records")
+    name = models.CharField(max_length=64)
+    provisioned = models.BooleanField(default=False)
+    started = models.DateTimeField(default=timezone.now)
+    ready = models.DateTimeField(null=True, blank=True)
+    ended = models.DateTimeField(null=True, blank=True)
+    end_reason = models.CharField(max_length=32, blank=True)
+
+    class Meta:
+        ordering = ["started", "id"]
+
+    def __str__(self):
+        return self.name
+
+
+class LoadTest(models.Model):
+    """A bounded, server-side load run: N requests at concurrency C, or R requests/s for T s."""
+
+    COUNT, RATE = "count", "rate"
+    RUNNING, FINISHED, STOPPED = "running", "finished", "stopped"
+    MAX_REQUESTS, MAX_CONCURRENCY, MAX_RATE, MAX_SECONDS = 500, 50, 50, 60
+
+    function = models.ForeignKey(Function, on_delete=models.CASCADE, related_name="load_tests")
+    mode = models.CharField(max_length=8, choices=[(COUNT, "count"), (RATE, "rate")], default=COUNT)
+    requests = models.PositiveIntegerField(default=20)
+    concurrency = models.PositiveIntegerField(default=5)
+    rate = models.PositiveIntegerField(default=5)
+    seconds = models.PositiveIntegerField(default=10)
+    event = models.TextField(default="{}")
+    status = models.CharField(max_length=10, default=RUNNING)
+    stop_requested = models.BooleanField(default=False)
+    sent = models.PositiveIntegerField(default=0)
+    completed = models.PositiveIntegerField(default=0)
+    started = models.DateTimeField(default=timezone.now)
+    finished = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started"]
+
+    def __str__(self):
+        return f"load test {self.pk} of {self.function}"
+
+    @property
+    def planned(self):
+        return self.requests if self.mode == self.COUNT else self.rate * self.seconds
+
+    @property
+    def percent(self):
+        return min(100, round(100 * self.completed / self.planned)) if self.planned else 100

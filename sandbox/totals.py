@@ -2,10 +2,10 @@
 
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.db.models import Count, Sum
 
-from .billing import Prices, free_tier
+from .billing import free_tier
+from .engine import prices_from_settings
 from .models import Invocation
 
 
@@ -27,19 +27,12 @@ class Totals:
         return min(100.0, 100 * self.gb_seconds / self.free_gb_seconds) if self.free_gb_seconds else 100.0
 
 
-def prices():
-    b = settings.BILLING
-    return Prices(
-        b["PER_GB_SECOND"], b["PER_REQUEST"], b["BILL_INIT_PHASE"], b["FREE_GB_SECONDS"], b["FREE_REQUESTS"]
-    )
-
-
 def learner_totals(user):
     billed = Invocation.objects.filter(function__owner=user).exclude(
         status__in=[Invocation.QUEUED, Invocation.RUNNING, Invocation.THROTTLED, Invocation.FAILED]
     )
     agg = billed.aggregate(n=Count("id"), gb=Sum("gb_seconds"), cost=Sum("cost_usd"))
-    p = prices()
+    p = prices_from_settings()
     tier = free_tier(agg["gb"] or 0.0, agg["n"] or 0, p)
     return Totals(
         agg["n"] or 0,
