@@ -19,8 +19,12 @@ class Engine:
         self.slots = slots
         self.prices = prices
 
+    services = None  # async (spec, op, args) -> JSON: what `coldstart` helpers in handlers call
+
     def new_environment(self, spec):
-        return ExecutionEnvironment(spec, self.isolation, self.limits, self.slots)
+        environment = ExecutionEnvironment(spec, self.isolation, self.limits, self.slots)
+        environment.services = self.services
+        return environment
 
     @classmethod
     def from_settings(cls):

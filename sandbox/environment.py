@@ -39,6 +39,7 @@ class FunctionSpec:
     environment: dict = field(default_factory=dict)
     region: str = "us-east-1"
     account_id: str = "123456789012"
+    key: object = None  # the saved function's id, for permission checks of service calls
 
     @property
     def arn(self):
@@ -104,6 +105,7 @@ class ExecutionEnvironment:
         self._fds = []
         self._writer = None
         self._oom_baseline = 0
+        self.services = None  # async (spec, op, args) -> JSON value, for `coldstart` helpers
 
     # ----------------------------------------------------------------- output handling
     def _emit(self, line):
@@ -403,6 +405,9 @@ class ExecutionEnvironment:
         self._writer.write(request)
         while True:
             message = await self._wait_message(started + timeout)
+            if message is not None and message.get("type") == "call":
+                await self._answer(message)
+                continue
             if message is None or message.get("type") == "oversize" or message.get("id") == request_id:
                 break
         duration_ms = (time.monotonic() - started) * 1000
@@ -437,6 +442,21 @@ class ExecutionEnvironment:
         else:
             self.destroy()
         return outcome
+
+    async def _answer(self, message):
+        """A handler's call to a Coldstart service (e.g. buckets.get_object), answered by the
+        parent on the events pipe. Errors are answered, never raised."""
+        reply = {"type": "reply", "id": message.get("id")}
+        if self.services is None:
+            reply["error"] = "Coldstart services are not available to this function."
+        else:
+            try:
+                reply["result"] = await self.services(
+                    self.spec, str(message.get("op")), message.get("args") or {}
+                )
+            except Exception as exc:  # a denied or failed call is the handler's error to see
+                reply["error"] = str(exc)
+        self._writer.write(json.dumps(reply).encode() + b"\n")
 
     def _abnormal_end(self, request_id, duration_ms, memory_mb):
         if not self._exited.done():

@@ -15,6 +15,7 @@ def function_spec(function):
         memory_mb=function.memory_mb,
         timeout_s=float(function.timeout_s),
         environment=dict(function.environment or {}),
+        key=function.id,
     )
 
 

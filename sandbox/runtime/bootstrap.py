@@ -74,6 +74,9 @@ def main():
         io.FileIO(messages_fd, "w"), encoding="utf-8", line_buffering=True, write_through=True
     )
     setup_logging()
+    from coldstart import channel
+
+    channel.connect(events, messages)
 
     init = json.loads(events.readline())
     write_task_files(init.get("files", {}))
