@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "sandbox",
+    "triggers",
     "lessons",
 ]
 
@@ -195,3 +196,8 @@ BILLING["PROVISIONED_CAPACITY_PER_GB_SECOND"] = env_float(
 BILLING["PROVISIONED_DURATION_PER_GB_SECOND"] = env_float(
     "BILLING_PROVISIONED_DURATION_PER_GB_SECOND", 0.0000097222, 0
 )
+
+# What the sandbox worker runs besides invocations (event-source pollers, schedulers), and what
+# answers handlers' `coldstart` helper calls (e.g. buckets.get_object). Dotted paths.
+WORKER_BACKGROUND = ["triggers.loops.run_forever"]
+SANDBOX_SERVICES = ""

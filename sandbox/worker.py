@@ -17,6 +17,7 @@ from channels.consumer import AsyncConsumer
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from .channels_names import function_group, invocation_group
 from .engine import get_engine
@@ -267,7 +268,25 @@ def _start_background():
     loop = asyncio.get_running_loop()
     if state.background and state.background[0].get_loop() is loop and not state.background[0].done():
         return
+    engine = get_engine()
+    if settings.SANDBOX_SERVICES and engine.services is None:
+        engine.services = import_string(settings.SANDBOX_SERVICES)
     state.background = [asyncio.ensure_future(_heartbeat_forever()), asyncio.ensure_future(_reap_forever())]
+    for path in settings.WORKER_BACKGROUND:
+        state.background.append(asyncio.ensure_future(_supervised(import_string(path))))
+
+
+async def _supervised(loop_function):
+    """Run a background loop; if it crashes, log it and start it again a little later."""
+    while True:
+        try:
+            await loop_function()
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("background loop %s crashed; restarting", loop_function.__qualname__)
+            await asyncio.sleep(2)
 
 
 class SandboxWorker(AsyncConsumer):
