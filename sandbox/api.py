@@ -18,6 +18,7 @@ from .forms import ConfigError, apply_concurrency, clean_config
 from .invocation import InvalidEvent, PayloadTooLarge
 from .metrics import function_metrics
 from .models import DEFAULT_CODE, ApiToken, Function, Invocation, LoadTest
+from .worker import ensure_embedded_worker
 
 BODY_LIMIT = settings.SANDBOX["PAYLOAD_BYTES"] + 64 * 1024  # the event plus its JSON wrapping
 
@@ -203,9 +204,13 @@ async def invocations(request, user, slug):
         raise ApiError(413, "RequestEntityTooLargeException", str(exc)) from None
     except InvalidEvent as exc:
         raise ApiError(400, "InvalidRequest", f"event: {exc}") from None
+    if invocation_type == "Event":  # stored, run and retried by the triggers app's async queue
+        from triggers.asyncinvoke import enqueue
+
+        event = await sync_to_async(enqueue)(function, event_json, "api")
+        ensure_embedded_worker()
+        return JsonResponse({"request_id": str(event.request_id)}, status=202)
     invocation = await start_invocation(function, event_json, trigger="api")
-    if invocation_type == "Event":
-        return JsonResponse({"request_id": str(invocation.request_id)}, status=202)
     invocation = await wait_until_finished(invocation)
     if invocation.status == Invocation.THROTTLED:
         error = invocation.error or {}

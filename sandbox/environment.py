@@ -25,6 +25,7 @@ from .isolation import TASK_ROOT, default_rlimits, launch_spec
 from .logtext import LineSplitter
 
 _ids = itertools.count(1)
+OVERSIZE = object()  # put on the queue by the parent only: a child cannot forge it
 
 
 @dataclass
@@ -206,7 +207,7 @@ class ExecutionEnvironment:
             self._msg_buffer = b""
             if not self._msg_discarding:
                 self._msg_discarding = True
-                self._messages.put_nowait({"type": "oversize"})
+                self._messages.put_nowait(OVERSIZE)
 
     # ----------------------------------------------------------------- lifecycle
     def _environment_variables(self):
@@ -270,6 +271,10 @@ class ExecutionEnvironment:
         }
         self._writer.write(json.dumps(init_message).encode() + b"\n")
         message = await self._wait_message(started + self.limits.init_timeout_s)
+        while message is not None and (
+            message is OVERSIZE or message.get("type") not in ("init_done", "init_error")
+        ):
+            message = await self._wait_message(started + self.limits.init_timeout_s)
         self.init_duration_ms = (time.monotonic() - started) * 1000
         self._drain_output()
         if message is not None and message.get("type") == "init_done":
@@ -296,7 +301,9 @@ class ExecutionEnvironment:
                 "stackTrace": [],
             }
             return InitOutcome(False, self.init_duration_ms, "timeout", error, [line])
-        error = message.get("error") or {"errorType": "Runtime.Unknown", "errorMessage": ""}
+        error = message.get("error")
+        if not isinstance(error, dict):
+            error = {"errorType": "Runtime.Unknown", "errorMessage": ""}
         return InitOutcome(False, self.init_duration_ms, "error", error)
 
     async def _spawn(self, loop):
@@ -400,41 +407,43 @@ class ExecutionEnvironment:
         ).encode()
         if self.cgroup:
             self.cgroup.reset_peak()
+        while not self._messages.empty():  # nothing left over may answer this invocation
+            self._messages.get_nowait()
         self._thaw()
         started = time.monotonic()
         self._writer.write(request)
         while True:
             message = await self._wait_message(started + timeout)
-            if message is not None and message.get("type") == "call":
+            if message is None or message is OVERSIZE:
+                break
+            if message.get("type") == "call":
                 await self._answer(message)
-                continue
-            if message is None or message.get("type") == "oversize" or message.get("id") == request_id:
+            elif message.get("type") in ("result", "error") and message.get("id") == request_id:
                 break
         duration_ms = (time.monotonic() - started) * 1000
         self._drain_output()
         memory_mb = self._peak_memory_mb()
+        oversize = InvokeOutcome(
+            "error", duration_ms, memory_mb, error=_oversize_error(request_id, self.limits.payload_bytes)
+        )
         if message is None:
             outcome = self._abnormal_end(request_id, duration_ms, memory_mb)
-        elif message["type"] == "oversize":
-            outcome = InvokeOutcome(
-                "error",
-                duration_ms,
-                memory_mb,
-                error=_oversize_error(request_id, self.limits.payload_bytes),
-            )
+        elif message is OVERSIZE:
+            outcome = oversize
         elif message["type"] == "result":
-            payload = message.get("payload", "null")
-            if len(payload.encode()) > self.limits.payload_bytes:
-                outcome = InvokeOutcome(
-                    "error",
-                    duration_ms,
-                    memory_mb,
-                    error=_oversize_error(request_id, self.limits.payload_bytes),
-                )
-            else:
-                outcome = InvokeOutcome("ok", duration_ms, memory_mb, payload=payload)
+            payload = message.get("payload")
+            if not isinstance(payload, str):
+                payload = "null"
+            outcome = (
+                oversize
+                if len(payload.encode()) > self.limits.payload_bytes
+                else (InvokeOutcome("ok", duration_ms, memory_mb, payload=payload))
+            )
         else:
-            outcome = InvokeOutcome("error", duration_ms, memory_mb, error=message.get("error"))
+            error = message.get("error")
+            if not isinstance(error, dict):
+                error = {"errorType": "Runtime.Unknown", "errorMessage": "", "stackTrace": []}
+            outcome = InvokeOutcome("error", duration_ms, memory_mb, error=error)
         self._set_sink(None)
         if outcome.status in ("ok", "error"):
             self.state = "ready"

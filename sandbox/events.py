@@ -100,14 +100,20 @@ def s3_record(bucket, key, size, etag, event_name="ObjectCreated:Put", sequencer
                 "ownerIdentity": {"principalId": "COLDSTART"},
                 "arn": f"arn:aws:s3:::{bucket}",
             },
-            "object": {
-                "key": quote_plus(key, safe="/"),
-                "size": size,
-                "eTag": etag,
-                "sequencer": sequencer or f"{time.time_ns():016X}",
-            },
+            "object": _s3_object(key, size, etag, sequencer),
         },
     }
+
+
+def _s3_object(key, size, etag, sequencer):
+    """ObjectRemoved records carry no size or eTag."""
+    obj = {"key": quote_plus(key, safe="/")}
+    if size is not None:
+        obj["size"] = size
+    if etag is not None:
+        obj["eTag"] = etag
+    obj["sequencer"] = sequencer or f"{time.time_ns():016X}"
+    return obj
 
 
 def s3_put(bucket="uploads", key="photos/cat.jpg", body=b"hello"):

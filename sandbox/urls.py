@@ -8,6 +8,7 @@ urlpatterns = [
     path("functions/new", views.function_new, name="function_new"),
     path("functions/<slug:slug>/", views.function_page, name="function"),
     path("functions/<slug:slug>/invoke", views.function_invoke, name="function_invoke"),
+    path("functions/<slug:slug>/browser-runs", views.browser_run, name="browser_run"),
     path("functions/<slug:slug>/history", views.history, name="history"),
     path("functions/<slug:slug>/invocations/<uuid:request_id>/", views.invocation_detail, name="invocation"),
     path("functions/<slug:slug>/scale/", views.scale_page, name="scale"),

@@ -36,7 +36,9 @@ def unbuffered_text(fd):
 
 
 def send(channel, message):
-    channel.write(json.dumps(message, ensure_ascii=False) + "\n")
+    # The leading newline ends whatever a handler may have written to this pipe unfinished,
+    # so our message always starts a line of its own (the parent ignores empty lines).
+    channel.write("\n" + json.dumps(message, ensure_ascii=False) + "\n")
 
 
 def write_task_files(files):

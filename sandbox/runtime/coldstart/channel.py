@@ -21,7 +21,7 @@ def call(op, **args):
     if _messages is None:
         raise ServiceError("coldstart services are only available inside a Coldstart environment")
     call_id = next(_ids)
-    _messages.write(json.dumps({"type": "call", "id": call_id, "op": op, "args": args}) + "\n")
+    _messages.write("\n" + json.dumps({"type": "call", "id": call_id, "op": op, "args": args}) + "\n")
     line = _events.readline()
     if not line:
         raise ServiceError("the environment is shutting down")
