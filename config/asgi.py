@@ -13,6 +13,7 @@ from channels.routing import ChannelNameRouter, ProtocolTypeRouter, URLRouter  #
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
+from config.isolation_headers import CrossOriginIsolatedStatic  # noqa: E402
 from sandbox.channels_names import all_worker_channels  # noqa: E402
 from sandbox.routing import websocket_urlpatterns  # noqa: E402
 from sandbox.status import isolation_status  # noqa: E402
@@ -23,7 +24,7 @@ isolation_status()
 
 application = ProtocolTypeRouter(
     {
-        "http": ASGIStaticFilesHandler(django_asgi_app),
+        "http": CrossOriginIsolatedStatic(ASGIStaticFilesHandler(django_asgi_app)),
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
         "channel": ChannelNameRouter({name: SandboxWorker.as_asgi() for name in all_worker_channels()}),
     }

@@ -45,6 +45,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "sandbox.middleware.no_body_headers",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -200,4 +201,4 @@ BILLING["PROVISIONED_DURATION_PER_GB_SECOND"] = env_float(
 # What the sandbox worker runs besides invocations (event-source pollers, schedulers), and what
 # answers handlers' `coldstart` helper calls (e.g. buckets.get_object). Dotted paths.
 WORKER_BACKGROUND = ["triggers.loops.run_forever"]
-SANDBOX_SERVICES = ""
+SANDBOX_SERVICES = "triggers.services.handle"

@@ -9,7 +9,7 @@ from functools import wraps
 
 from asgiref.sync import async_to_sync, sync_to_async
 from django.conf import settings
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.views.decorators.csrf import csrf_exempt
 
@@ -184,7 +184,7 @@ def function_detail(request, user, slug):
         return JsonResponse(_function_json(request, function))
     if request.method == "DELETE":
         function.delete()
-        return JsonResponse({}, status=204)
+        return HttpResponse(status=204)
     _save(function, _body(request), partial=True)
     return JsonResponse(_function_json(request, function))
 
@@ -199,7 +199,8 @@ async def invocations(request, user, slug):
     if invocation_type not in ("RequestResponse", "Event"):
         raise ApiError(400, "InvalidRequest", "invocation_type must be RequestResponse or Event.")
     try:
-        event_json = validate_event(data.get("event", {}))
+        # The body was parsed already: a string event is a JSON string, not JSON text.
+        event_json = validate_event(json.dumps(data.get("event", {}), ensure_ascii=False))
     except PayloadTooLarge as exc:
         raise ApiError(413, "RequestEntityTooLargeException", str(exc)) from None
     except InvalidEvent as exc:
@@ -220,6 +221,8 @@ async def invocations(request, user, slug):
             error.get("errorMessage", "Rate exceeded"),
             reason=error.get("Reason", "ConcurrentInvocationLimitExceeded"),
         )
+    if not invocation.is_finished:
+        raise ApiError(504, "GatewayTimeout", "The invocation did not finish in time; see its history.")
     if invocation.status == Invocation.FAILED:
         raise ApiError(503, "ServiceUnavailable", invocation.failure_reason or "The sandbox worker failed.")
     return JsonResponse(invocation.as_json())

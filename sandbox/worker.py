@@ -8,6 +8,7 @@ load tests, reclaims idle environments, and touches a heartbeat so a dead worker
 """
 
 import asyncio
+import atexit
 import logging
 import os
 import socket
@@ -51,6 +52,7 @@ class WorkerState:
         self.account = None
         self.tasks = set()
         self.background = []
+        self.exit_hook = False
 
     def get_account(self):
         if self.account is None:
@@ -83,8 +85,11 @@ class WorkerState:
         return task
 
     def close_all(self):
+        """Destroy every environment, busy ones included (the process is going away)."""
         for _, pool in self.pools.values():
             pool.close()
+            for slot in list(pool.slots):
+                slot.environment.destroy()
         self.pools.clear()
 
 
@@ -203,6 +208,23 @@ async def _serialised_write(write):
 
 # ------------------------------------------------------------------ running invocations
 async def run_one(request_id, layer):
+    """Run one invocation; whatever goes wrong, it ends saved as something other than running."""
+    try:
+        await _run_one(request_id, layer)
+    except Exception as exc:
+        log.exception("invocation %s failed in the worker", request_id)
+        await _finish(
+            request_id,
+            status=Invocation.FAILED,
+            error={"errorType": "Coldstart.WorkerError", "errorMessage": str(exc), "stackTrace": []},
+            reason=f"the sandbox worker failed: {exc}",
+        )
+        await layer.group_send(
+            invocation_group(request_id), {"type": "invocation.done", "request_id": request_id}
+        )
+
+
+async def _run_one(request_id, layer):
     invocation = await _claim(request_id)
     if invocation is None:
         return
@@ -269,6 +291,11 @@ def _start_background():
     if state.background and state.background[0].get_loop() is loop and not state.background[0].done():
         return
     engine = get_engine()
+    if not state.exit_hook:
+        # On a normal shutdown (SIGTERM), destroy the environments: frozen ones would not die
+        # with their parent until something thawed them.
+        atexit.register(state.close_all)
+        state.exit_hook = True
     if settings.SANDBOX_SERVICES and engine.services is None:
         engine.services = import_string(settings.SANDBOX_SERVICES)
     state.background = [asyncio.ensure_future(_heartbeat_forever()), asyncio.ensure_future(_reap_forever())]

@@ -1,0 +1,147 @@
+"""A real Coldstart server as a subprocess: `manage.py migrate` on its own SQLite file, then
+daphne exactly as `make run` starts it (embedded sandbox worker, nothing mocked)."""
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from tests.sandbox_helpers import processes_of_uids
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+# Slot uids of this test process, far from every other range in use on a shared host (dev server
+# 60000+, tests/conftest.py 61000..64199, bench 62000+, redis mode 62500+, lessons 64000+,
+# `manage.py invoke` tests 400000..799999) and distinct per pytest process, so concurrent runs
+# never kill, count or sweep each other's sandboxes. Blocks of this base:
+#   +0..+7 in-process worker tests, +8..+15 the browser tests' server, +16..+17 shutdown test.
+PROCESS_UID_BASE = 1_000_000 + (os.getpid() % 60_000) * 32
+DAPHNE = Path(sys.executable).parent / "daphne"
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class LiveServer:
+    def __init__(self, workdir, slot_uid_base, max_environments):
+        self.workdir = Path(workdir)
+        self.uids = {slot_uid_base + n for n in range(max_environments)}
+        self.env = dict(
+            os.environ,
+            DJANGO_SETTINGS_MODULE="config.settings",
+            SQLITE_PATH=str(self.workdir / "db.sqlite3"),
+            SANDBOX_SLOT_UID_BASE=str(slot_uid_base),
+            SANDBOX_MAX_ENVIRONMENTS=str(max_environments),
+            PYTHONUNBUFFERED="1",
+        )
+        self.process = None
+        self.url = None
+
+    def manage(self, *args):
+        """Run `manage.py ARGS` against this server's database; its stdout."""
+        done = subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=REPO_ROOT,
+            env=self.env,
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        return done.stdout
+
+    def start(self):
+        self.manage("migrate", "--noinput", "-v", "0")
+        port = free_port()
+        self.log = (self.workdir / "daphne.log").open("wb")
+        self.process = subprocess.Popen(
+            [str(DAPHNE), "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
+            cwd=REPO_ROOT,
+            env=self.env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.url = f"http://127.0.0.1:{port}"
+        try:
+            self._wait_until_healthy()
+        except Exception:
+            self.stop()
+            self.reap()
+            raise
+        return self
+
+    def _wait_until_healthy(self, timeout=30.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"daphne exited with {self.process.returncode}; see {self.log.name}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/healthz", timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"{self.url}/healthz did not answer within {timeout} s")
+
+    def stop(self):
+        """SIGTERM, as a service manager stops it (SIGKILL only if it does not exit), and wait
+        until it has exited -- without reaping it: until reap(), its pid stays in /proc, so
+        another process's cgroups.sweep_stale() cannot mistake its sandboxes for stale ones
+        while a test looks at what the stopped server left behind."""
+        self._signal(signal.SIGTERM)
+        if not self._wait_for_exit(timeout=10):
+            self._signal(signal.SIGKILL)
+            self._wait_for_exit(timeout=10)
+
+    def reap(self):
+        self.process.wait(timeout=10)
+        self.log.close()
+
+    def _signal(self, signum):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signum)
+
+    def _wait_for_exit(self, timeout):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            flags = os.WEXITED | os.WNOWAIT | os.WNOHANG
+            if os.waitid(os.P_PID, self.process.pid, flags) is not None:
+                return True
+            time.sleep(0.05)
+        return False
+
+    def sandbox_processes(self):
+        return processes_of_uids(self.uids)
+
+
+def wait_until_gone(uids, timeout):
+    """Pids of `uids` still alive after up to `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    left = processes_of_uids(uids)
+    while left and time.monotonic() < deadline:
+        time.sleep(0.1)
+        left = processes_of_uids(uids)
+    return left
+
+
+def sweep_sandboxes(uids):
+    """Remove what a stopped server left, as the product recovers from a dead worker
+    (cgroups.sweep_stale thaws and kills); returns the pids still alive after that."""
+    from sandbox import cgroups
+
+    cgroups.sweep_stale()
+    left = wait_until_gone(uids, timeout=10)
+    for pid in left:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    return left
