@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 export DJANGO_SETTINGS_MODULE := config.settings
 
-.PHONY: run test bench lint assets system-deps-run system-deps-test migrate
+.PHONY: run test test-js bench lint assets system-deps-run system-deps-test migrate
 
 $(VENV)/.runtime: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +17,9 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 	touch $@
 
 ASSETS := static/vendor/.stamp
-$(ASSETS): package.json package-lock.json frontend/editor.js scripts/vendor-assets.sh
+RUNTIME_SOURCES := $(wildcard sandbox/runtime/*.py sandbox/runtime/coldstart/*.py) sandbox/report.py sandbox/billing.py
+$(ASSETS): package.json package-lock.json frontend/editor.js scripts/vendor-assets.sh \
+		scripts/build-runtime-wheel.sh scripts/runtime-wheel/pyproject.toml $(RUNTIME_SOURCES) | $(VENV)/.runtime
 	scripts/vendor-assets.sh
 
 assets: $(ASSETS)
@@ -32,14 +34,22 @@ migrate: $(VENV)/.runtime
 	$(PY) manage.py migrate --noinput -v 0
 
 run: system-deps-run $(VENV)/.runtime $(ASSETS) migrate
+	-$(PY) manage.py sync_lessons
 	$(VENV)/bin/daphne -b 127.0.0.1 -p $(PORT) config.asgi:application
 
 test: system-deps-test $(VENV)/.dev $(ASSETS)
 	$(VENV)/bin/ruff check .
+	node --test tests/js/
 	$(PY) -m pytest
+	$(PY) manage.py check_lessons
 
 bench: system-deps-run $(VENV)/.dev
 	$(PY) bench/engine.py
+	$(PY) bench/pool.py
+	$(PY) bench/playground.py
+
+test-js: $(ASSETS)
+	node --test tests/js/
 
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .

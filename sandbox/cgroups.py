@@ -124,10 +124,26 @@ class Cgroup:
         else:
             _write(self.dirs[""] / "cpu.max", f"{quota_us} {period_us}")
 
+    def _hot_fd(self, path):
+        """A control file written or read on every invocation, kept open: opening and closing
+        cgroup files costs ~60 us each, a quarter of a warm invoke. Closed by destroy()."""
+        fds = self.__dict__.setdefault("_fds", {})
+        fd = fds.get(path)
+        if fd is None:
+            fd = fds[path] = os.open(path, os.O_RDWR | os.O_CLOEXEC)
+        return fd
+
+    def _close_hot_fds(self):
+        for fd in self.__dict__.pop("_fds", {}).values():
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
     def reset_peak(self):
         """Start a new per-invocation peak (Max Memory Used)."""
         if self.version == 1:
-            _write(self.dirs["memory"] / "memory.max_usage_in_bytes", 0)
+            os.pwrite(self._hot_fd(self.dirs["memory"] / "memory.max_usage_in_bytes"), b"0", 0)
         else:
             peak = self.dirs[""] / "memory.peak"
             if peak.exists():
@@ -139,7 +155,7 @@ class Cgroup:
     def peak_memory_bytes(self):
         name = self._file("memory", "memory.max_usage_in_bytes", "memory.peak")
         try:
-            return int(_read(name))
+            return int(os.pread(self._hot_fd(name), 64, 0))
         except (OSError, ValueError):
             return 0
 
@@ -165,15 +181,15 @@ class Cgroup:
 
     def freeze(self):
         if self.version == 1:
-            _write(self.dirs["freezer"] / "freezer.state", "FROZEN")
+            os.pwrite(self._hot_fd(self.dirs["freezer"] / "freezer.state"), b"FROZEN", 0)
         else:
-            _write(self.dirs[""] / "cgroup.freeze", 1)
+            os.pwrite(self._hot_fd(self.dirs[""] / "cgroup.freeze"), b"1", 0)
 
     def thaw(self):
         if self.version == 1:
-            _write(self.dirs["freezer"] / "freezer.state", "THAWED")
+            os.pwrite(self._hot_fd(self.dirs["freezer"] / "freezer.state"), b"THAWED", 0)
         else:
-            _write(self.dirs[""] / "cgroup.freeze", 0)
+            os.pwrite(self._hot_fd(self.dirs[""] / "cgroup.freeze"), b"0", 0)
 
     def pids(self):
         found = set()
@@ -220,6 +236,7 @@ class Cgroup:
     def destroy(self):
         """Kill what is left and remove the directories. True when nothing leaked."""
         empty = self.kill_all()
+        self._close_hot_fds()
         for d in self.dirs.values():
             for _ in range(200):
                 try:

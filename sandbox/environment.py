@@ -201,6 +201,8 @@ class ExecutionEnvironment:
             except ValueError:
                 continue  # the handler wrote garbage to the channel: ignored, it proves nothing
             if isinstance(message, dict):
+                # The arrival time is taken here, before any asyncio hop: it ends Duration.
+                message["_arrived"] = time.monotonic()
                 self._messages.put_nowait(message)
         if len(self._msg_buffer) > limit:
             # An oversized response: drop it, and tell the waiting invocation.
@@ -275,7 +277,8 @@ class ExecutionEnvironment:
             message is OVERSIZE or message.get("type") not in ("init_done", "init_error")
         ):
             message = await self._wait_message(started + self.limits.init_timeout_s)
-        self.init_duration_ms = (time.monotonic() - started) * 1000
+        arrived = message.get("_arrived") if isinstance(message, dict) else None
+        self.init_duration_ms = ((arrived or time.monotonic()) - started) * 1000
         self._drain_output()
         if message is not None and message.get("type") == "init_done":
             self.state = "ready"
@@ -420,7 +423,8 @@ class ExecutionEnvironment:
                 await self._answer(message)
             elif message.get("type") in ("result", "error") and message.get("id") == request_id:
                 break
-        duration_ms = (time.monotonic() - started) * 1000
+        ended = message.get("_arrived") if isinstance(message, dict) else None
+        duration_ms = ((ended or time.monotonic()) - started) * 1000
         self._drain_output()
         memory_mb = self._peak_memory_mb()
         oversize = InvokeOutcome(

@@ -324,6 +324,11 @@ class SandboxWorker(AsyncConsumer):
     async def reset(self, message):
         state.reset(message["function_id"])
 
+    async def wake(self, message):
+        """Sent by a web process at start-up: start the background loops (queue pollers,
+        schedules, async retries) without waiting for the first invocation."""
+        _start_background()
+
     async def configure(self, message):
         """The function's concurrency settings changed: apply them to its pool now."""
         _start_background()
@@ -340,6 +345,24 @@ class SandboxWorker(AsyncConsumer):
 
 
 _embedded = {}
+_woken = set()
+
+
+def wake_external_workers():
+    """With separate `runworker sandbox` processes, wake them once per web process so stored
+    queue messages, schedules and retries resume after a restart. The message waits in Redis
+    until a worker reads it."""
+    if settings.SANDBOX_WORKER != "external":
+        return
+    loop = asyncio.get_running_loop()
+    if loop in _woken:
+        return
+    _woken.add(loop)
+    from .channels_names import all_worker_channels
+
+    layer = get_channel_layer()
+    for name in all_worker_channels():
+        loop.create_task(layer.send(name, {"type": "wake"}))
 
 
 def ensure_embedded_worker():

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Vendors the pinned front-end packages from npm into static/vendor/ (git-ignored): htmx, its ws
-# extension and uPlot as shipped, CodeMirror bundled by esbuild. Classrooms are often offline, so
+# extension, uPlot and Pyodide's core files as shipped, CodeMirror bundled by esbuild, and the
+# runtime wheel built from sandbox/runtime/. Classrooms are often offline, so
 # pages never load anything from a CDN.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,4 +15,11 @@ cp node_modules/uplot/dist/uPlot.iife.min.js "$out/uPlot.iife.min.js"
 cp node_modules/uplot/dist/uPlot.min.css "$out/uPlot.min.css"
 node_modules/.bin/esbuild frontend/editor.js --bundle --minify --format=iife \
   --outfile="$out/codemirror.bundle.js" --log-level=warning
+# Pyodide (the browser runtime of issue 7): core runtime and standard library only, no packages.
+mkdir -p "$out/pyodide"
+for f in pyodide.js pyodide.mjs pyodide.asm.js pyodide.asm.wasm python_stdlib.zip pyodide-lock.json; do
+  cp "node_modules/pyodide/$f" "$out/pyodide/$f"
+done
+# The runtime of sandbox/runtime/ as a pure-Python wheel for Pyodide (built by the project).
+scripts/build-runtime-wheel.sh
 touch "$out/.stamp"

@@ -77,7 +77,8 @@
     // Ctrl/Cmd+Enter invokes.
     document.addEventListener("keydown", function (e) {
       if ((e.ctrlKey || e.metaKey) && e.key === "Enter") {
-        const button = $("#invoke-btn");
+        const browser = document.querySelector('.playground[data-run-on="browser"]');
+        const button = browser ? $("#browser-invoke-btn") : $("#invoke-btn");
         if (button && !button.disabled) button.click();
       }
     });

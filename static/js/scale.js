@@ -11,9 +11,11 @@
   function fmtMs(v) { return v == null ? "—" : v.toFixed(1) + " ms"; }
   function fmtUsd(v) { return v < 0.01 ? "$" + v.toFixed(10).replace(/0+$/, "") : "$" + v.toFixed(4); }
 
-  function setStats(m) {
+  // Drawing functions are shared with the lessons' demo mode (window.ColdstartScale below).
+  function setStats(m, root) {
     const c = m.counts;
-    const set = (k, v) => { const el = document.querySelector(`[data-stat="${k}"]`); if (el) el.textContent = v; };
+    const scope = root || document;
+    const set = (k, v) => { const el = scope.querySelector(`[data-stat="${k}"]`); if (el) el.textContent = v; };
     set("invocations", c.invocations);
     set("cold_starts", c.cold_starts + (c.provisioned_invocations ? ` (${c.provisioned_invocations} on provisioned)` : ""));
     set("throttles", c.throttles);
@@ -26,14 +28,15 @@
   }
 
   let chart = null;
-  function drawConcurrency(m, el) {
+  function drawConcurrency(m, el, options) {
+    const opts = options || {};
     const xs = [0], ys = [0];
     for (const [t, n] of m.concurrency) { xs.push(t / 1000); ys.push(n); }
     const width = el.clientWidth || 600;
     if (!window.uPlot) return;
     if (chart) chart.destroy();
     chart = new window.uPlot({
-      width, height: 180,
+      width, height: opts.height || 180,
       scales: { x: { time: false } },
       axes: [{ label: "seconds", size: 40 }, { label: "in flight", size: 50 }],
       series: [{}, { label: "concurrent executions", stroke: COLORS.throttle, width: 2,
@@ -42,10 +45,14 @@
     }, [xs, ys], el);
   }
 
-  function drawTimeline(m, canvas) {
+  function drawTimeline(m, canvas, options) {
+    const opts = options || {};
     const lanes = m.lanes;
-    document.getElementById("timeline-empty").hidden = lanes.length > 0 || m.throttles.length > 0;
-    const laneH = 22, gap = 6, top = 26, left = 120;
+    canvas.dataset.lanes = String(lanes.length); // what the canvas shows, readable by tests
+    const empty = opts.emptyEl !== undefined ? opts.emptyEl : document.getElementById("timeline-empty");
+    if (empty) empty.hidden = lanes.length > 0 || m.throttles.length > 0;
+    const font = opts.fontSize || 12;
+    const laneH = opts.laneHeight || 22, gap = Math.round(laneH / 4), top = 26, left = opts.labelWidth || 120;
     const height = top + (lanes.length + 1) * (laneH + gap) + 24;
     const ratio = window.devicePixelRatio || 1;
     const width = canvas.clientWidth || 800;
@@ -61,10 +68,10 @@
     for (const t of m.throttles) end = Math.max(end, t.at);
     end *= 1.03;
     const x = (ms) => left + (ms / end) * (width - left - 10);
-    ctx.font = "12px system-ui, sans-serif";
+    ctx.font = font + "px system-ui, sans-serif";
     ctx.fillStyle = COLORS.text;
     // throttle lane
-    ctx.fillText("throttled", 8, top + laneH - 7);
+    ctx.fillText("throttled", 8, top + (laneH + font) / 2 - 2);
     for (const t of m.throttles) {
       ctx.fillStyle = COLORS.throttle;
       ctx.fillRect(x(t.at) - 1, top + 3, 3, laneH - 6);
@@ -72,7 +79,7 @@
     lanes.forEach((lane, i) => {
       const y = top + (i + 1) * (laneH + gap);
       ctx.fillStyle = COLORS.text;
-      ctx.fillText((lane.provisioned ? "★ " : "") + "env " + (i + 1), 8, y + laneH - 7);
+      ctx.fillText((lane.provisioned ? "★ " : "") + "env " + (i + 1), 8, y + (laneH + font) / 2 - 2);
       const laneEnd = lane.to == null ? end : lane.to;
       ctx.fillStyle = lane.to == null ? COLORS.lane : COLORS.laneEnded;
       ctx.fillRect(x(lane.from), y, Math.max(2, x(laneEnd) - x(lane.from)), laneH);
@@ -83,7 +90,7 @@
       }
       if (lane.to != null) {
         ctx.fillStyle = COLORS.text;
-        ctx.fillText("✕ " + (lane.end_reason || "ended"), x(lane.to) + 4, y + laneH - 7);
+        ctx.fillText("✕ " + (lane.end_reason || "ended"), x(lane.to) + 4, y + (laneH + font) / 2 - 2);
       }
     });
     // time axis
@@ -141,5 +148,6 @@
     window.addEventListener("resize", () => poll());
   }
 
+  window.ColdstartScale = { drawTimeline, drawConcurrency, setStats, fmtMs, fmtUsd };
   document.addEventListener("DOMContentLoaded", setup);
 })();

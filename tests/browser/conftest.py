@@ -13,7 +13,7 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def server_url(tmp_path_factory):
     """Base URL of a daphne server on a free port, with a freshly migrated SQLite database."""
     server = LiveServer(tmp_path_factory.mktemp("coldstart-server"), SLOT_UID_BASE, MAX_ENVIRONMENTS)
@@ -37,7 +37,9 @@ def server_url(tmp_path_factory):
         assert not leftovers, f"sandbox processes survived even cgroups.sweep_stale(): {leftovers}"
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: while sync Playwright is open it keeps an event loop running in
+# the main thread, and every asyncio.run() in later test packages would fail.
+@pytest.fixture(scope="package")
 def browser():
     from playwright.sync_api import sync_playwright
 
@@ -64,7 +66,7 @@ def page(browser, server_url):
     assert not errors, f"JavaScript errors on the page: {errors}"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def artifacts():
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS

@@ -6,9 +6,10 @@
 # lands on the end of an unterminated junk line.
 # {"mode": "forge"}: well-formed forged messages: a result for another request id and
 # the parent's internal {"type": "oversize"} marker.
-# {"mode": "stale"}: a result for its own request id (the very payload it is about to
-# return, so nothing is gained there), then the "oversize" marker, which is still in the
-# channel when the invocation is over and waits for the NEXT invocation.
+# {"mode": "stale"}: the "oversize" marker and a result for another request id, which are
+# still in the channel when the invocation is over and wait for the NEXT invocation. (A result
+# for its own request id is not an attack: it is the same as returning, like calling Lambda's
+# Runtime API yourself, and it would end the invocation before the handler's next line.)
 # Whatever the mode, the handler then returns its real result {"real": true}; any other
 # event returns it at once. Every invocation first logs "handling <event's n>".
 # Expected: the parent never crashes, every invocation ends with its own handler's real
@@ -28,8 +29,7 @@ def chunks(mode, request_id):
         return GARBAGE
     if mode == "forge":
         return [b"\n", (json.dumps(OTHER_RESULT) + "\n").encode(), OVERSIZE]
-    own = {"type": "result", "id": request_id, "payload": json.dumps(RESULT)}
-    return [b"\n", (json.dumps(own) + "\n").encode(), OVERSIZE]
+    return [b"\n", OVERSIZE, (json.dumps(OTHER_RESULT) + "\n").encode()]
 
 
 def handler(event, context):

@@ -1,0 +1,1 @@
+"""Benchmarks of the execution engine; `make bench` runs `bench/engine.py`."""

@@ -1,0 +1,290 @@
+"""Declarative step checks, run on real invocations of the learner's function.
+
+A check is a YAML mapping with one kind key, e.g. `- status_code: 200`, plus optional
+`invocation` (1, 2, ..., "last" or "all"; default "all") and `message` (the author's own
+failure text). `evaluate` is pure: it reads saved Invocation rows and never runs code.
+"""
+
+import json
+import math
+import re
+from dataclasses import dataclass, field
+
+PER_INVOCATION = {
+    "status",
+    "status_code",
+    "body_contains",
+    "json_path",
+    "cold",
+    "init_duration",
+    "max_memory_under",
+    "duration_under",
+    "error_type",
+    "partial_batch_failures",
+    "log_matches",
+    "log_absent",
+    "provisioned",
+}
+BATCH = {"gb_seconds_under", "throttles_at_least"}
+CHECK_KINDS = PER_INVOCATION | BATCH
+OPTIONS = {"invocation", "message"}
+
+
+class CheckSpecError(ValueError):
+    pass
+
+
+def kind_of(spec):
+    kinds = [k for k in spec if k in CHECK_KINDS]
+    return kinds[0] if len(kinds) == 1 else None
+
+
+def validate_check(spec, run):
+    if not isinstance(spec, dict):
+        raise CheckSpecError("a check is a mapping such as 'status_code: 200'")
+    kinds = [k for k in spec if k in CHECK_KINDS]
+    unknown = [k for k in spec if k not in CHECK_KINDS and k not in OPTIONS]
+    if unknown:
+        raise CheckSpecError(f"unknown check '{unknown[0]}' (known: {', '.join(sorted(CHECK_KINDS))})")
+    if len(kinds) != 1:
+        raise CheckSpecError("each check names exactly one kind (status_code, json_path, log_matches, ...)")
+    kind, value = kinds[0], spec[kinds[0]]
+    count = max(run.get("times", 1), run.get("concurrent", 1))
+    which = spec.get("invocation", "all")
+    if which not in ("all", "last") and not (isinstance(which, int) and 1 <= which <= count):
+        raise CheckSpecError(f"'invocation' must be 'all', 'last' or 1..{count}")
+    if "message" in spec and not isinstance(spec["message"], str):
+        raise CheckSpecError("'message' must be text")
+    expect = {
+        "status": str,
+        "status_code": int,
+        "body_contains": str,
+        "cold": bool,
+        "max_memory_under": (int, float),
+        "duration_under": (int, float),
+        "error_type": str,
+        "provisioned": bool,
+        "gb_seconds_under": (int, float),
+        "throttles_at_least": int,
+        "partial_batch_failures": list,
+    }
+    if kind in expect and (
+        not isinstance(value, expect[kind])
+        or (isinstance(value, bool) and kind != "cold" and kind != "provisioned")
+    ):
+        raise CheckSpecError(f"'{kind}' needs a {getattr(expect[kind], '__name__', 'number')} value")
+    if kind == "init_duration" and value not in ("present", "absent"):
+        raise CheckSpecError("'init_duration' is 'present' or 'absent'")
+    if kind == "json_path" and (not isinstance(value, dict) or "path" not in value or "equals" not in value):
+        raise CheckSpecError("'json_path' needs {path: body.x, equals: value} (and optional 'tolerance')")
+    if kind in ("log_matches", "log_absent"):
+        if not isinstance(value, str):
+            raise CheckSpecError(f"'{kind}' needs a regular expression")
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise CheckSpecError(f"bad regular expression: {exc}") from None
+
+
+@dataclass
+class Outcome:
+    passed: bool
+    failures: list = field(default_factory=list)
+    summary: str = ""
+
+
+def _pick(spec, invocations):
+    ran = invocations
+    which = spec.get("invocation", "all")
+    if which == "all":
+        return list(enumerate(ran, 1))
+    if which == "last":
+        return [(len(ran), ran[-1])] if ran else []
+    return [(which, ran[which - 1])] if len(ran) >= which else []
+
+
+def _label(n, total):
+    if total == 1:
+        return "Your invocation"
+    return {1: "The first invocation", 2: "The second invocation", 3: "The third invocation"}.get(
+        n, f"Invocation {n}"
+    )
+
+
+def _body(result):
+    if isinstance(result, dict) and "body" in result:
+        body = result["body"]
+        return body if isinstance(body, str) else json.dumps(body)
+    return json.dumps(result)
+
+
+def json_get(value, path):
+    """Follow 'body.items.0.name' through dicts, lists and JSON-encoded strings (an HTTP body)."""
+    parts = [p for p in str(path).split(".") if p not in ("", "$", "result")]
+    for part in parts:
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except ValueError:
+                raise KeyError(part) from None
+        if isinstance(value, dict) and part in value:
+            value = value[part]
+        elif isinstance(value, list) and part.lstrip("-").isdigit() and -len(value) <= int(part) < len(value):
+            value = value[int(part)]
+        else:
+            raise KeyError(part)
+    return value
+
+
+def _equal(got, want, tolerance):
+    if tolerance is not None and isinstance(got, (int, float)) and isinstance(want, (int, float)):
+        return math.isclose(got, want, abs_tol=tolerance)
+    return got == want
+
+
+def _short(value, limit=120):
+    text = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _errored(inv):
+    """A kind sentence when the invocation did not return a result at all, else None."""
+    if inv.status == "ok":
+        return None
+    if inv.status == "throttled":
+        return "was throttled (429 TooManyRequestsException) before your code ran"
+    if inv.status == "timeout":
+        return f"timed out after {inv.function.timeout_s if inv.function_id else '?'} s"
+    if inv.status == "oom":
+        return "ran out of memory (Runtime.OutOfMemory)"
+    error = inv.error or {}
+    kind = error.get("errorType", inv.status)
+    message = error.get("errorMessage", inv.failure_reason)
+    return f"failed with {kind}: {message}".rstrip(": ")
+
+
+def _check_one(kind, value, spec, n, total, inv):
+    """None when the check holds for this invocation, else a specific, kind sentence."""
+    who = _label(n, total)
+    needs_result = kind in ("status_code", "body_contains", "json_path", "partial_batch_failures")
+    if needs_result and (problem := _errored(inv)):
+        return f"{who} {problem}, so there was no response to look at. The Logs pane shows what happened."
+    if kind == "status":
+        if inv.status != value:
+            extra = f" ({_errored(inv)})" if inv.status != "ok" else ""
+            return f"{who} ended with status '{inv.status}'{extra}; this step expects '{value}'."
+    elif kind == "status_code":
+        result = inv.result
+        got = result.get("statusCode") if isinstance(result, dict) else None
+        if got is None:
+            return (
+                f"{who} returned no statusCode. An HTTP trigger needs a response like "
+                f'{{"statusCode": {value}, "body": "..."}}.'
+            )
+        if got != value:
+            return f"{who} returned statusCode {got}; this step expects {value}."
+    elif kind == "body_contains":
+        body = _body(inv.result)
+        if value not in body:
+            return f"{who} returned a body without {value!r}. It was: {_short(body)}"
+    elif kind == "json_path":
+        path, want = value["path"], value["equals"]
+        try:
+            got = json_get(inv.result, path)
+        except KeyError as exc:
+            return (
+                f"{who} returned no '{path}' (could not find '{exc.args[0]}'). "
+                f"The response was {_short(inv.result)}"
+            )
+        if not _equal(got, want, value.get("tolerance")):
+            return f"{who} returned {path} = {_short(got)}; this step expects {_short(want)}."
+    elif kind == "cold":
+        if inv.status == "throttled":
+            return f"{who} was throttled, so it was neither cold nor warm."
+        if inv.cold != value:
+            got = (
+                "a cold start (a new environment ran Init)" if inv.cold else "warm (it reused an environment)"
+            )
+            return f"{who} was {got}; this step expects it {'cold' if value else 'warm'}."
+    elif kind == "init_duration":
+        present = inv.init_duration_ms is not None
+        if present != (value == "present"):
+            if present:
+                return (
+                    f"{who}'s REPORT line has Init Duration: {inv.init_duration_ms:.2f} ms; "
+                    "this step expects none."
+                )
+            return f"{who}'s REPORT line has no Init Duration: the environment was already warm."
+    elif kind == "max_memory_under":
+        if inv.max_memory_used_mb >= value:
+            return (
+                f"{who} used {inv.max_memory_used_mb} MB at its peak (Max Memory Used); "
+                f"keep it under {value} MB."
+            )
+    elif kind == "duration_under":
+        if inv.status == "throttled" or inv.duration_ms >= value:
+            return f"{who} took {inv.duration_ms:.2f} ms (Duration); this step needs it under {value} ms."
+    elif kind == "error_type":
+        got = (inv.error or {}).get("errorType")
+        if got != value:
+            if got is None:
+                return f"{who} succeeded, but this step expects it to fail with errorType {value}."
+            return f"{who} failed with errorType {got}; this step expects {value}."
+    elif kind == "partial_batch_failures":
+        result = inv.result if isinstance(inv.result, dict) else {}
+        items = result.get("batchItemFailures")
+        if not isinstance(items, list):
+            return (
+                f"{who} returned no batchItemFailures list, so SQS would treat the whole batch as "
+                'processed. Return {"batchItemFailures": [{"itemIdentifier": messageId}, ...]}.'
+            )
+        got = sorted(str(i.get("itemIdentifier")) for i in items if isinstance(i, dict))
+        want = sorted(str(v) for v in value)
+        if got != want:
+            return f"{who} reported failed messages {got}; this step expects exactly {want}."
+    elif kind == "log_matches":
+        if not re.search(value, inv.logs or "", re.MULTILINE):
+            return f"{who}'s logs have no line matching /{value}/."
+    elif kind == "log_absent":
+        match = re.search(value, inv.logs or "", re.MULTILINE)
+        if match:
+            return f"{who}'s logs contain {match.group(0)!r}, which this step expects not to see."
+    elif kind == "provisioned" and inv.provisioned != value:
+        got = "a provisioned" if inv.provisioned else "an on-demand"
+        wanted = "provisioned" if value else "on-demand"
+        return f"{who} ran in {got} environment; this step expects {wanted}."
+    return None
+
+
+def evaluate(checks, invocations, metrics=None):
+    """Outcome of `checks` over the batch `invocations` (saved rows, in the order sent)."""
+    failures = []
+    total = len(invocations)
+    for spec in checks:
+        kind = kind_of(spec)
+        value = spec[kind]
+        problem = None
+        if kind == "gb_seconds_under":
+            used = sum(i.gb_seconds for i in invocations)
+            if used >= value:
+                problem = f"The batch billed {used:.6f} GB-s; this step's budget is under {value} GB-s."
+        elif kind == "throttles_at_least":
+            seen = sum(1 for i in invocations if i.status == "throttled")
+            recent = (metrics or {}).get("counts", {}).get("throttles", 0)
+            if max(seen, recent) < value:
+                problem = (
+                    f"No request was throttled ({total} sent at once, all ran). "
+                    f"This step expects at least {value} throttle{'s' if value != 1 else ''}."
+                )
+        else:
+            picked = _pick(spec, invocations)
+            if not picked:
+                problem = "There was no invocation to look at."
+            for n, inv in picked:
+                problem = _check_one(kind, value, spec, n, total, inv)
+                if problem:
+                    break
+        if problem:
+            failures.append(f"{spec['message']}\n{problem}" if spec.get("message") else problem)
+    summary = "All checks pass." if not failures else failures[0]
+    return Outcome(passed=not failures, failures=failures, summary=summary)

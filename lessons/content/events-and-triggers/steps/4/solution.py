@@ -1,0 +1,2 @@
+def handler(event, context):
+    print(f"Nightly cleanup at {event['time']}")

@@ -1,0 +1,4 @@
+def handler(event, context):
+    invocations = 0
+    invocations += 1
+    return {"invocations": invocations}

@@ -1,0 +1,126 @@
+"""python manage.py check_lessons: every step's reference solution must pass its check on the
+real sandbox, and every starter must fail it (so the step asks for something)."""
+
+import asyncio
+import secrets
+import sys
+import time
+
+from asgiref.sync import sync_to_async
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+from lessons.loader import LessonError, lesson_dirs, read_lesson
+from lessons.runner import new_function, run_step
+
+PARALLEL = 3
+
+
+class Command(BaseCommand):
+    help = (
+        "Run each step's solution (expecting a pass) and starter (expecting a failure) through the "
+        "sandbox. Exit 1 when any lesson is broken or any expectation fails."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("paths", nargs="*", help="lesson directories (default: all of lessons/content)")
+        parser.add_argument("--root", help="a directory of lesson directories")
+
+    def handle(self, *args, **options):
+        call_command("migrate", interactive=False, verbosity=0)
+        if options["paths"]:
+            from pathlib import Path
+
+            dirs = [Path(p) for p in options["paths"]]
+        else:
+            dirs = lesson_dirs(options.get("root"))
+        lessons, problems = [], []
+        for directory in dirs:
+            try:
+                lessons.append(read_lesson(directory))
+            except LessonError as exc:
+                problems.append(f"error: {exc}")
+        started = time.monotonic()
+        results = asyncio.run(check_all(lessons))
+        for line in problems:
+            sys.stderr.write(line + "\n")
+        failed = len(problems)
+        for ok, line in results:
+            (self.stdout if ok else sys.stderr).write(("ok    " if ok else "FAIL  ") + line + "\n")
+            failed += not ok
+        self.stdout.write(
+            f"{len(results)} run(s) over {len(lessons)} lesson(s) in {time.monotonic() - started:.1f} s; "
+            f"{failed} problem(s).\n"
+        )
+        if failed:
+            sys.exit(1)
+
+
+async def check_all(lessons):
+    from sandbox import worker
+
+    semaphore = asyncio.Semaphore(PARALLEL)
+    owner = await sync_to_async(_owner)()
+
+    async def one(lesson, step, which):
+        async with semaphore:
+            return await check_step(owner, lesson, step, which)
+
+    try:
+        runs = [
+            (lesson, step, which)
+            for lesson in lessons
+            for step in lesson.steps
+            for which in ("solution", "starter")
+        ]
+        # Steps that measure speed or cost run alone afterwards: on a small host, parallel
+        # runs would steal each other's CPU and turn a correct solution into a slow one.
+        timed = [r for r in runs if _timing_sensitive(r[1])]
+        results = await asyncio.gather(*[one(*r) for r in runs if r not in timed])
+        for lesson, step, which in timed:
+            # Speed and cost are measured, so a host busy with other work can slow a correct
+            # solution down: it gets three tries. A starter must fail every time it runs.
+            tries = 3 if which == "solution" else 1
+            attempt, ok = 0, False
+            while not ok and attempt < tries:
+                attempt += 1
+                ok, line = await check_step(owner, lesson, step, which)
+            if ok and attempt > 1:
+                line += f" (on attempt {attempt}: the host was busy)"
+            results.append((ok, line))
+        return results
+    finally:
+        for _, pool in list(worker.state.pools.values()):
+            pool.close()
+        pending = [t for t in worker.state.tasks if not t.done()]
+        if pending:
+            await asyncio.wait(pending, timeout=10)
+        await sync_to_async(owner.delete)()
+
+
+def _timing_sensitive(step):
+    return any(kind in check for check in step.checks for kind in ("duration_under", "gb_seconds_under"))
+
+
+def _owner():
+    return get_user_model().objects.create_user(username=f"check-lessons-{secrets.token_hex(4)}")
+
+
+async def check_step(owner, lesson, step, which):
+    label = f"{lesson.slug} step {step.number} {which}"
+    code = step.solution_code if which == "solution" else step.starter_code
+    config = dict(step.function_config)
+    if which == "solution":
+        config.update(step.solution_config)
+    function = await sync_to_async(new_function)(
+        owner, f"{lesson.slug}-{step.number}-{which}", code, step.handler, config
+    )
+    outcome, _ = await run_step(function, step.events, step.run, step.checks)
+    if which == "solution":
+        return outcome.passed, label + ("" if outcome.passed else f": {outcome.summary}")
+    return (not outcome.passed), label + (
+        f" fails as it should: {outcome.summary.splitlines()[-1]}"
+        if not outcome.passed
+        else ": the starter already passes the check (the step asks nothing)"
+    )

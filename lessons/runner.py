@@ -1,0 +1,84 @@
+"""Running a step's check: real invocations of a Function through the sandbox worker."""
+
+import asyncio
+import json
+
+from asgiref.sync import sync_to_async
+from django.utils import timezone
+
+from sandbox.dispatch import configure_function, reset_environments, start_invocation, wait_until_finished
+from sandbox.metrics import function_metrics
+from sandbox.models import EnvironmentRecord, Function
+
+from .checks import evaluate
+from .loader import resolve_event
+
+TRIGGER = "lesson-check"
+
+
+def config_fields(config):
+    """Function model fields from a step's `function:` settings."""
+    fields = {}
+    if "memory" in config:
+        fields["memory_mb"] = config["memory"]
+    if "timeout" in config:
+        fields["timeout_s"] = config["timeout"]
+    if "reserved_concurrency" in config:
+        fields["reserved_concurrency"] = config["reserved_concurrency"]
+    if "provisioned_concurrency" in config:
+        fields["provisioned_concurrency"] = config["provisioned_concurrency"]
+        fields["provisioned_since"] = timezone.now() if config["provisioned_concurrency"] else None
+    return fields
+
+
+def new_function(owner, name, code, handler, config):
+    return Function.objects.create(
+        owner=owner, name=name[:64], code=code, handler=handler, **config_fields(config)
+    )
+
+
+@sync_to_async
+def _provisioned_ready(function):
+    return EnvironmentRecord.objects.filter(
+        function=function, provisioned=True, ready__isnull=False, ended__isnull=True
+    ).count()
+
+
+async def _wait_provisioned(function, timeout=15.0):
+    """Wait (bounded) until the provisioned environments are initialised, as AWS does before
+    it reports the configuration READY."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        if await _provisioned_ready(function) >= function.provisioned_concurrency:
+            return True
+        await asyncio.sleep(0.1)
+    return False
+
+
+async def _one(function, event):
+    invocation = await start_invocation(function, json.dumps(event), TRIGGER)
+    return await wait_until_finished(invocation)
+
+
+async def run_step(function, events, run, checks):
+    """Invoke `function` as the step's run says and evaluate the checks: (Outcome, invocations)."""
+    await configure_function(function)
+    if function.provisioned_concurrency:
+        await _wait_provisioned(function)
+    elif run.get("fresh", True):
+        await reset_environments(function)
+    events = [resolve_event(e) for e in events] or [{}]
+    concurrent = run.get("concurrent", 1)
+    if concurrent > 1:
+        invocations = await asyncio.gather(
+            *[_one(function, events[i % len(events)]) for i in range(concurrent)]
+        )
+    else:
+        invocations = []
+        for i in range(run.get("times", 1)):
+            invocations.append(await _one(function, events[i % len(events)]))
+    metrics = None
+    if any("throttles_at_least" in c for c in checks):
+        metrics = await sync_to_async(function_metrics)(function)
+    return evaluate(checks, list(invocations), metrics), list(invocations)

@@ -1,0 +1,37 @@
+"""The scaling page under a small real load: lanes, counts and the stored invocations agree."""
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+HALF_SECOND = "import time\n\ndef handler(event, context):\n    time.sleep(0.5)\n    return {'ok': True}\n"
+
+
+def test_a_load_of_20_at_concurrency_5_shows_five_environment_lanes(page, artifacts):
+    page.goto("/")
+    page.fill("input[name=name]", "scale-out")
+    page.click("text=New function")
+    page.wait_for_selector("#connection[data-state=open]")
+    page.evaluate("src => window.ColdstartEditor.setValue(document.querySelector('#code'), src)", HALF_SECOND)
+    slug = page.url.rstrip("/").split("/")[-1]
+    page.click("#invoke-btn")  # saves the code and runs it once
+    page.wait_for_selector("#result-panel[data-status=ok]")
+    page.click(".tabs >> text=Scaling")
+    page.fill("input[name=requests]", "20")
+    page.fill("input[name=concurrency]", "5")
+    page.click("#load-start")
+    page.wait_for_selector(".scale[data-state=finished]", timeout=60_000)
+    page.screenshot(path=str(artifacts / "scaling-after-load.png"), full_page=True)
+
+    load_test = page.url.split("load_test=")[1]
+    metrics = page.request.get(f"/functions/{slug}/metrics.json?load_test={load_test}").json()
+    stored = page.request.get(f"/api/functions/{slug}/invocations?limit=200").json()["invocations"]
+    from_load = [i for i in stored if i["request_id"] in {
+        s["request_id"] for lane in metrics["lanes"] for s in lane["segments"] if s["kind"] == "invoke"}]
+
+    assert page.get_attribute("#timeline", "data-lanes") == "5"
+    assert len(metrics["lanes"]) == 5
+    assert metrics["counts"]["invocations"] + metrics["counts"]["throttles"] == 20
+    assert metrics["counts"]["invocations"] == len(from_load) == 20
+    assert page.inner_text('[data-stat="invocations"]') == "20"
+    assert metrics["concurrency_measured"]["peak"] == 5

@@ -1,0 +1,2 @@
+def handler(event, context):
+    return {'statusCode': 500, 'body': 'oops'}

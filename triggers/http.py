@@ -1,0 +1,165 @@
+"""The HTTP trigger: `/fn/<slug>/<any path>`, any method, public (no auth, no CSRF), like a
+Lambda function URL / API Gateway HTTP API with the payload format 2.0."""
+
+import asyncio
+import base64
+import binascii
+import json
+from http.cookies import CookieError, SimpleCookie
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from sandbox import events
+from sandbox.dispatch import start_invocation, wait_until_finished
+from sandbox.models import Function, Invocation
+
+API_GATEWAY_TIMEOUT_S = 30.0  # HTTP API's integration timeout cap
+TEXT_TYPES = (
+    "text/",
+    "application/json",
+    "application/xml",
+    "application/javascript",
+    "application/x-www-form-urlencoded",
+    "+json",
+    "+xml",
+)
+
+
+def body_limit():
+    """Raw body bytes accepted: base64 inflates by 4/3, and the event must stay under 6 MB."""
+    return (settings.SANDBOX["PAYLOAD_BYTES"] - 64 * 1024) * 3 // 4
+
+
+def _message(status, text):
+    return JsonResponse({"message": text}, status=status)
+
+
+def _is_text(content_type, body):
+    kind = (content_type or "").lower()
+    if body and not any(marker in kind for marker in TEXT_TYPES) and kind:
+        return False
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def build_event(request, path, body):
+    headers = [(name.lower(), value) for name, value in request.headers.items() if name.lower() != "cookie"]
+    cookie_header = request.headers.get("Cookie", "")
+    cookies = [c.strip() for c in cookie_header.split(";") if c.strip()]
+    text = None
+    is_base64 = False
+    if body:
+        if _is_text(request.headers.get("Content-Type"), body):
+            text = body.decode("utf-8")
+        else:
+            text, is_base64 = base64.b64encode(body).decode(), True
+    return events.http_api_v2(
+        method=request.method,
+        path=path,
+        query=request.META.get("QUERY_STRING", ""),
+        headers=headers,
+        body=text,
+        cookies=cookies,
+        source_ip=request.META.get("REMOTE_ADDR") or "127.0.0.1",
+        is_base64=is_base64,
+    )
+
+
+def to_response(result):
+    """The handler's return value -> the HTTP response, as API Gateway maps payload 2.0."""
+    if not (isinstance(result, dict) and "statusCode" in result):
+        return HttpResponse(
+            json.dumps(result, ensure_ascii=False), status=200, content_type="application/json"
+        )
+    status = result.get("statusCode")
+    headers = result.get("headers") or {}
+    cookies = result.get("cookies") or []
+    body = result.get("body", "")
+    if (
+        not isinstance(status, int)
+        or isinstance(status, bool)
+        or not 100 <= status <= 599
+        or not isinstance(headers, dict)
+        or not isinstance(cookies, list)
+    ):
+        return _message(500, "Internal Server Error")
+    if body is None:
+        body = ""
+    if not isinstance(body, str):
+        body = json.dumps(body, ensure_ascii=False)
+    if result.get("isBase64Encoded"):
+        try:
+            content = base64.b64decode(body, validate=True)
+        except (binascii.Error, ValueError):
+            return _message(500, "Internal Server Error")
+    else:
+        content = body.encode()
+    response = HttpResponse(content, status=status)
+    if not any(name.lower() == "content-type" for name in headers):
+        response["Content-Type"] = "application/json"
+    for name, value in headers.items():
+        if str(name).lower() == "set-cookie":
+            cookies = [*cookies, str(value)]
+            continue
+        try:
+            response[str(name)] = str(value)
+        except Exception:  # BadHeaderError: a newline in a header value
+            return _message(500, "Internal Server Error")
+    for raw in cookies:
+        jar = SimpleCookie()
+        try:
+            jar.load(str(raw))
+        except CookieError:
+            continue
+        for key, morsel in jar.items():
+            response.cookies[key] = morsel
+    return response
+
+
+@sync_to_async
+def _function(slug):
+    return Function.objects.filter(slug=slug).first()
+
+
+@csrf_exempt
+async def function_url(request, slug, path=""):
+    function = await _function(slug)
+    if function is None:
+        return _message(404, "Not Found")
+    limit = body_limit()
+    try:
+        length = int(request.headers.get("Content-Length") or 0)
+    except ValueError:
+        length = 0
+    if length > limit:
+        return _message(413, f"Request Entity Too Large: the body limit is {limit} bytes")
+    try:
+        body = request.body
+    except RequestDataTooBig:
+        return _message(413, f"Request Entity Too Large: the body limit is {limit} bytes")
+    if len(body) > limit:
+        return _message(413, f"Request Entity Too Large: the body limit is {limit} bytes")
+    event = build_event(request, "/" + path, body)
+    invocation = await start_invocation(function, json.dumps(event, ensure_ascii=False), trigger="http")
+    try:
+        invocation = await asyncio.wait_for(wait_until_finished(invocation), API_GATEWAY_TIMEOUT_S)
+    except TimeoutError:
+        return _message(504, "Endpoint request timed out")
+    status = invocation.status
+    if status == Invocation.OK:
+        return to_response(invocation.result)
+    if status == Invocation.THROTTLED:
+        return _message(429, "Too Many Requests")
+    if status == Invocation.TIMEOUT:
+        return _message(504, "Endpoint request timed out")
+    return _message(502, "Internal Server Error")
+
+
+function_url.csrf_exempt = True
