@@ -6,6 +6,7 @@ inside the web process.
 
 import os
 import secrets
+import tempfile
 from pathlib import Path
 
 from config.env import env_bool, env_choice, env_float, env_int, env_list, env_str
@@ -76,7 +77,14 @@ DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": env_str("SQLITE_PATH", str(BASE_DIR / "db.sqlite3")),
-        "OPTIONS": {"timeout": 20},
+        # The worker and the web side write from several threads: WAL lets readers go on while
+        # one writes, IMMEDIATE transactions queue writers on the busy timeout instead of
+        # failing with "database is locked" when a read transaction tries to upgrade.
+        "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE",
+                    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"},
+        # Tests use a file, not SQLite's shared-cache memory database, whose table locks
+        # ignore the busy timeout ("database table is locked") when threads write at once.
+        "TEST": {"NAME": os.path.join(tempfile.gettempdir(), f"coldstart-test-{os.getpid()}.sqlite3")},
     }
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
