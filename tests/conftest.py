@@ -60,3 +60,15 @@ def full_isolation(isolation):
             pytest.fail(isolation.describe())
         pytest.skip(f"needs full isolation; {isolation.describe()}")
     return isolation
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """pytest-django removes the test database file, not SQLite's WAL companions: sweep them."""
+    import glob
+
+    from django.conf import settings
+
+    name = settings.DATABASES["default"].get("TEST", {}).get("NAME")
+    if name:
+        for path in glob.glob(f"{name}-*"):
+            os.unlink(path)
