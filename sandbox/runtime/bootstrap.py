@@ -21,9 +21,10 @@ from lambda_core import (  # noqa: E402
     FaultError,
     LambdaContext,
     error_from_exception,
-    error_log_lines,
+    install_task_files,
     invoke_handler,
     load_handler,
+    log_error,
     make_error,
     setup_logging,
 )
@@ -53,17 +54,7 @@ def write_task_files(files):
         import tempfile
 
         root = os.environ["LAMBDA_TASK_ROOT"] = tempfile.mkdtemp(prefix="task-")
-    for name, source in files.items():
-        if "/" in name or name.startswith("."):
-            continue
-        with open(os.path.join(root, name), "w", encoding="utf-8") as handle:
-            handle.write(source)
-    os.chdir(root)
-    sys.path.insert(0, root)
-
-
-def log_error(error):
-    sys.stdout.write("\n".join(error_log_lines(error)) + "\n")
+    install_task_files(files, root)
 
 
 def main():

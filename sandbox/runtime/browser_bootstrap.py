@@ -25,9 +25,10 @@ from lambda_core import (
     FaultError,
     LambdaContext,
     error_from_exception,
-    error_log_lines,
+    install_task_files,
     invoke_handler,
     load_handler,
+    log_error,
     make_error,
     setup_logging,
 )
@@ -90,18 +91,7 @@ def lambda_environment(init):
 
 def write_task_files(files):
     """The function's code into /var/task of Pyodide's in-memory file system."""
-    os.makedirs(TASK_ROOT, exist_ok=True)
-    for name, source in files.items():
-        if "/" in name or name.startswith("."):
-            continue
-        with open(os.path.join(TASK_ROOT, name), "w", encoding="utf-8") as handle:
-            handle.write(source)
-    os.chdir(TASK_ROOT)
-    sys.path.insert(0, TASK_ROOT)
-
-
-def log_error(error):
-    sys.stdout.write("\n".join(error_log_lines(error)) + "\n")
+    install_task_files(files, TASK_ROOT)
 
 
 def init(init_json, emit):

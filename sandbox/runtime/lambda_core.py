@@ -8,6 +8,7 @@ context object.
 import importlib
 import json
 import logging
+import os
 import sys
 import time
 import traceback
@@ -174,3 +175,21 @@ def invoke_handler(handler, event, context):
         return "error", make_error(fault.message, fault.error_type, fault.trace, context.aws_request_id)
     except Exception as exc:
         return "error", error_from_exception(exc, context.aws_request_id)
+
+
+def install_task_files(files, root):
+    """Write the function's code into the task root and make it importable (done by the runtime
+    itself, inside its sandbox or Pyodide: the server never writes a path in there)."""
+    os.makedirs(root, exist_ok=True)
+    for name, source in files.items():
+        if "/" in name or name.startswith("."):
+            continue
+        with open(os.path.join(root, name), "w", encoding="utf-8") as handle:
+            handle.write(source)
+    os.chdir(root)
+    sys.path.insert(0, root)
+
+
+def log_error(error):
+    """Write the `[ERROR]` block of a failed invocation to the handler's output."""
+    sys.stdout.write("\n".join(error_log_lines(error)) + "\n")
