@@ -19,7 +19,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 # 60000+, tests/conftest.py 61000..64199, bench 62000+, redis mode 62500+, lessons 64000+,
 # `manage.py invoke` tests 400000..799999) and distinct per pytest process, so concurrent runs
 # never kill, count or sweep each other's sandboxes. Blocks of this base:
-#   +0..+7 in-process worker tests, +8..+15 the browser tests' server, +16..+17 shutdown test.
+#   +0..+7 in-process worker tests, +8..+15 the browser tests' server, +16..+17 shutdown test,
+#   +18..+25 the Pyodide browser tests' server.
 PROCESS_UID_BASE = 1_000_000 + (os.getpid() % 60_000) * 32
 DAPHNE = Path(sys.executable).parent / "daphne"
 
