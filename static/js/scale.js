@@ -116,6 +116,8 @@
     title.textContent = `Load test #${lt.id}`;
     bar.style.width = lt.percent + "%";
     status.textContent = `${lt.completed} of ${lt.planned} done · ${lt.status}`;
+    const listed = document.querySelector(`[data-run-status="${lt.id}"]`);
+    if (listed) listed.textContent = lt.status; // the recent-runs list was rendered at start
     document.getElementById("load-stop").disabled = lt.status !== "running";
     document.getElementById("load-start").disabled = lt.status === "running";
   }
