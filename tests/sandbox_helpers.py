@@ -10,6 +10,13 @@ from sandbox.invocation import FunctionRunner
 
 HOSTILE_DIR = Path(__file__).parent / "hostile" / "programs"
 
+# The keys of one invocation's JSON (`manage.py invoke --json` and the API), written out here
+# rather than read from the product so that a changed key fails the tests.
+RECORD_KEYS = {
+    "request_id", "status", "cold", "init_duration_ms", "duration_ms", "billed_duration_ms",
+    "memory_size_mb", "max_memory_used_mb", "gb_seconds", "cost_usd", "result", "error", "logs",
+}  # fmt: skip
+
 
 def spec_for(source, *, name="fn", handler="handler", memory_mb=128, timeout_s=3.0, environment=None):
     return FunctionSpec(

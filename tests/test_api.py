@@ -16,22 +16,7 @@ from config.asgi import application
 from sandbox.engine import get_engine
 from sandbox.models import Function, Invocation
 from tests.playground_support import embedded_worker
-
-RECORD_KEYS = {
-    "request_id",
-    "status",
-    "cold",
-    "init_duration_ms",
-    "duration_ms",
-    "billed_duration_ms",
-    "memory_size_mb",
-    "max_memory_used_mb",
-    "gb_seconds",
-    "cost_usd",
-    "result",
-    "error",
-    "logs",
-}
+from tests.sandbox_helpers import RECORD_KEYS
 
 GREETER = textwrap.dedent(
     """

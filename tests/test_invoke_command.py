@@ -9,27 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.sandbox_helpers import processes_of_uids
+from tests.sandbox_helpers import RECORD_KEYS, processes_of_uids
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MAX_ENVIRONMENTS = 4
 # A uid range of its own: apart from a dev server (60000) and the in-process tests (61000).
 UID_BASE = 400_000 + (os.getpid() % 100_000) * MAX_ENVIRONMENTS
-RECORD_KEYS = {
-    "request_id",
-    "status",
-    "cold",
-    "init_duration_ms",
-    "duration_ms",
-    "billed_duration_ms",
-    "memory_size_mb",
-    "max_memory_used_mb",
-    "gb_seconds",
-    "cost_usd",
-    "result",
-    "error",
-    "logs",
-}
 
 ECHO = """
 count = 0
