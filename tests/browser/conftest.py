@@ -4,13 +4,11 @@ import warnings
 
 import pytest
 
-from tests.live_server import PROCESS_UID_BASE, REPO_ROOT, LiveServer, sweep_sandboxes, wait_until_gone
+from tests.browser_support import artifacts_dir, launch_chromium, watched_page
+from tests.live_server import PROCESS_UID_BASE, LiveServer, sweep_sandboxes, wait_until_gone
 
-ARTIFACTS = REPO_ROOT / "tests" / "artifacts"
 SLOT_UID_BASE = PROCESS_UID_BASE + 8  # see tests/live_server.py
 MAX_ENVIRONMENTS = 8
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
 @pytest.fixture(scope="package")
@@ -37,36 +35,18 @@ def server_url(tmp_path_factory):
         assert not leftovers, f"sandbox processes survived even cgroups.sweep_stale(): {leftovers}"
 
 
-# Package scope, not session: while sync Playwright is open it keeps an event loop running in
-# the main thread, and every asyncio.run() in later test packages would fail.
 @pytest.fixture(scope="package")
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with launch_chromium() as chromium:
+        yield chromium
 
 
 @pytest.fixture
 def page(browser, server_url):
-    """A fresh browser profile (a new guest learner) per test; JavaScript errors fail the test."""
-    context = browser.new_context(base_url=server_url, viewport={"width": 1280, "height": 1000})
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    errors = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    try:
+    with watched_page(browser, server_url) as page:
         yield page
-    finally:
-        context.close()
-    assert not errors, f"JavaScript errors on the page: {errors}"
 
 
 @pytest.fixture(scope="package")
 def artifacts():
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    return ARTIFACTS
+    return artifacts_dir()

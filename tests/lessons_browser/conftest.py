@@ -2,17 +2,14 @@
 and Chromium, for the lessons' end-to-end tests."""
 
 import warnings
-from pathlib import Path
 
 import pytest
 
+from tests.browser_support import artifacts_dir, launch_chromium
 from tests.live_server import LiveServer, sweep_sandboxes, wait_until_gone
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = REPO_ROOT / "tests" / "artifacts"
 SLOT_UID_BASE = 65000
 MAX_ENVIRONMENTS = 8
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 INSTRUCTOR = ("teacher", "a-long-password")
 
 
@@ -36,16 +33,10 @@ def lessons_server(tmp_path_factory):
         assert not leftovers, f"sandbox processes survived even the sweep: {leftovers}"
 
 
-# Package scope, not session: while sync Playwright is open it keeps an event loop running in
-# the main thread, and every asyncio.run() in later test packages would fail.
 @pytest.fixture(scope="package")
 def chromium():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+    with launch_chromium() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture
@@ -65,5 +56,4 @@ def new_page(chromium, lessons_server):
 
 @pytest.fixture(scope="package")
 def artifacts():
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    return ARTIFACTS
+    return artifacts_dir()

@@ -3,12 +3,10 @@
 
 import pytest
 
+from tests.browser_support import artifacts_dir, launch_chromium, watched_page
 from tests.live_server import PROCESS_UID_BASE, REPO_ROOT, LiveServer, sweep_sandboxes
 
-ARTIFACTS = REPO_ROOT / "tests" / "artifacts"
 SLOT_UID_BASE = PROCESS_UID_BASE + 18  # see tests/live_server.py
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 PYODIDE = REPO_ROOT / "static" / "vendor" / "pyodide"
 
 
@@ -26,35 +24,18 @@ def server(tmp_path_factory):
         sweep_sandboxes(live.uids)
 
 
-# Package scope, not session: while sync Playwright is open it keeps an event loop running in
-# the main thread, and every asyncio.run() in later test packages would fail.
 @pytest.fixture(scope="package")
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with launch_chromium() as chromium:
+        yield chromium
 
 
 @pytest.fixture
 def page(browser, server):
-    context = browser.new_context(base_url=server["url"], viewport={"width": 1280, "height": 1150})
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    errors = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    try:
+    with watched_page(browser, server["url"], height=1150) as page:
         yield page
-    finally:
-        context.close()
-    assert not errors, f"JavaScript errors on the page: {errors}"
 
 
 @pytest.fixture(scope="package")
 def artifacts():
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    return ARTIFACTS
+    return artifacts_dir()
