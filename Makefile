@@ -16,12 +16,18 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 	$(VENV)/bin/pip install --disable-pip-version-check -q -r requirements-dev.txt
 	touch $@
 
-ASSETS := static/vendor/.stamp
-RUNTIME_SOURCES := $(wildcard sandbox/runtime/*.py sandbox/runtime/coldstart/*.py) sandbox/report.py sandbox/billing.py
-$(ASSETS): package.json package-lock.json frontend/editor.js scripts/vendor-assets.sh \
-		scripts/build-runtime-wheel.sh scripts/runtime-wheel/pyproject.toml $(RUNTIME_SOURCES) | $(VENV)/.runtime
+VENDOR := static/vendor/.stamp
+WHEEL := static/vendor/pyodide/coldstart_runtime-0.1.0-py3-none-any.whl
+RUNTIME_SOURCES := $(wildcard sandbox/runtime/*.py sandbox/runtime/coldstart/*.py sandbox/engine/rules/*.py)
+# npm packages only: needs the registry, so it runs when package*.json change, not on a .py edit.
+$(VENDOR): package.json package-lock.json frontend/editor.js scripts/vendor-assets.sh
 	scripts/vendor-assets.sh
 
+# The runtime wheel for the browser mode: local, rebuilt when the runtime or the rules change.
+$(WHEEL): $(VENDOR) scripts/build-runtime-wheel.sh scripts/runtime-wheel/pyproject.toml $(RUNTIME_SOURCES) | $(VENV)/.runtime
+	scripts/build-runtime-wheel.sh
+
+ASSETS := $(VENDOR) $(WHEEL)
 assets: $(ASSETS)
 
 system-deps-run:

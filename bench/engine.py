@@ -8,7 +8,8 @@ Prints a table and writes bench/results/engine.json:
 
 Every figure is compared with a baseline measured on the same machine in the same run, so the
 ratio says what the sandbox costs, whatever the hardware. bench/README.md explains each figure.
-No Django settings are needed: the engine is built the way tests/conftest.py builds it.
+The engine is built the way tests/conftest.py builds it: no Django app, only the limits table
+of config/settings.py.
 """
 
 import argparse
@@ -29,13 +30,16 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # `python bench/engine.py` puts bench/, not the project, first
 
-from sandbox import cgroups  # noqa: E402
-from sandbox.billing import Prices  # noqa: E402
-from sandbox.engine import Engine  # noqa: E402
-from sandbox.environment import FunctionSpec, Limits  # noqa: E402
-from sandbox.invocation import FunctionRunner  # noqa: E402
-from sandbox.isolation import detect  # noqa: E402
-from sandbox.slots import SlotPool  # noqa: E402
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+from django.conf import settings  # noqa: E402
+
+from sandbox.engine import cgroups  # noqa: E402
+from sandbox.engine.core import Engine  # noqa: E402
+from sandbox.engine.invocation import FunctionRunner  # noqa: E402
+from sandbox.engine.isolation import detect  # noqa: E402
+from sandbox.engine.outcomes import FunctionSpec, Limits  # noqa: E402
+from sandbox.engine.rules.billing import Prices  # noqa: E402
+from sandbox.engine.slots import SlotPool  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "engine.json"
 SLOT_COUNT = 8
@@ -115,7 +119,7 @@ def percentile(samples, p):
 def build_engine(uid_base=SLOT_UID_BASE):
     """An engine as tests/conftest.py builds one: no Django settings involved."""
     isolation = detect(require=os.environ.get("SANDBOX_REQUIRE") or None)
-    return Engine(isolation, Limits(), SlotPool(SLOT_COUNT, uid_base), Prices())
+    return Engine(isolation, Limits.from_table(settings.SANDBOX), SlotPool(SLOT_COUNT, uid_base), Prices())
 
 
 def bench_spec(name="bench", memory_mb=ONE_VCPU_MB, timeout_s=5.0):

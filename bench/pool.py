@@ -16,6 +16,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from django.conf import settings  # noqa: E402
+
 from bench.engine import (  # noqa: E402
     SLOT_UID_BASE,
     Figure,
@@ -24,12 +26,12 @@ from bench.engine import (  # noqa: E402
     percentile,
     table,
 )
-from sandbox.billing import Prices  # noqa: E402
-from sandbox.engine import Engine  # noqa: E402
-from sandbox.environment import Limits  # noqa: E402
-from sandbox.isolation import detect  # noqa: E402
-from sandbox.pool import Account, AccountLimits, FunctionPool  # noqa: E402
-from sandbox.slots import SlotPool  # noqa: E402
+from sandbox.engine.core import Engine  # noqa: E402
+from sandbox.engine.isolation import detect  # noqa: E402
+from sandbox.engine.outcomes import Limits  # noqa: E402
+from sandbox.engine.pool import Account, AccountLimits, FunctionPool  # noqa: E402
+from sandbox.engine.rules.billing import Prices  # noqa: E402
+from sandbox.engine.slots import SlotPool  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "pool.json"
 EACH = 150  # sequential invocations per concurrent caller
@@ -66,13 +68,18 @@ async def pooled(pool, callers, each):
 
 
 async def run(log):
-    engine = Engine(detect(), Limits(), SlotPool(2 * max(LEVELS) + 2, SLOT_UID_BASE + 100), Prices())
+    slots = SlotPool(2 * max(LEVELS) + 2, SLOT_UID_BASE + 100)
+    engine = Engine(detect(), Limits.from_table(settings.SANDBOX), slots, Prices())
     spec = bench_spec("pool-bench")
     figures = []
     for level in LEVELS:
         account = Account(
             AccountLimits(
-                concurrency=1000, scale_per_10s=1000, learner_concurrency=1000, learner_per_minute=10**9
+                concurrency=1000,
+                scale_per_10s=1000,
+                learner_concurrency=1000,
+                learner_per_minute=10**9,
+                idle_ttl_s=300,
             )
         )
         pool = FunctionPool(engine, spec, account)

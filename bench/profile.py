@@ -26,10 +26,10 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.engine import HANDLER_SOURCE, bench_spec, build_engine  # noqa: E402
-from sandbox import cgroups, environment  # noqa: E402
-from sandbox.environment import ExecutionEnvironment  # noqa: E402
-from sandbox.invocation import FunctionRunner  # noqa: E402
-from sandbox.isolation import RUNTIME_DIR, LaunchSpec, launch_spec  # noqa: E402
+from sandbox.engine import cgroups, environment  # noqa: E402
+from sandbox.engine.environment import ExecutionEnvironment  # noqa: E402
+from sandbox.engine.invocation import FunctionRunner  # noqa: E402
+from sandbox.engine.isolation import RUNTIME_DIR, LaunchSpec, launch_spec  # noqa: E402
 
 marks = []
 

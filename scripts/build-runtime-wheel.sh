@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # Builds the runtime wheel that the browser runs in Pyodide: sandbox/runtime/ (lambda_core,
-# bootstrap, browser_bootstrap, the coldstart helpers) plus the server's pure rule modules
-# sandbox/report.py and sandbox/billing.py as `coldstart_rules` (used by the JS cross-check
-# tests). Output: static/vendor/pyodide/coldstart_runtime-0.1.0-py3-none-any.whl
+# bootstrap, browser_bootstrap, the coldstart helpers) plus the engine's pure rules package
+# sandbox/engine/rules/ as `coldstart_rules` (used by the JS cross-check tests). Output: static/vendor/pyodide/coldstart_runtime-0.1.0-py3-none-any.whl
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
@@ -14,9 +13,7 @@ cp scripts/runtime-wheel/pyproject.toml "$stage/"
 cp sandbox/runtime/lambda_core.py sandbox/runtime/bootstrap.py sandbox/runtime/browser_bootstrap.py "$stage/"
 mkdir -p "$stage/coldstart" "$stage/coldstart_rules"
 cp sandbox/runtime/coldstart/*.py "$stage/coldstart/"
-cp sandbox/report.py sandbox/billing.py "$stage/coldstart_rules/"
-echo '"""Pure rule modules of the server (REPORT lines, billing), copied from sandbox/."""' \
-  > "$stage/coldstart_rules/__init__.py"
+cp sandbox/engine/rules/*.py "$stage/coldstart_rules/"
 mkdir -p "$out"
 rm -f "$out"/coldstart_runtime-*.whl
 "$PY" -m pip wheel --disable-pip-version-check -q --no-deps -w "$out" "$stage"

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Vendors the pinned front-end packages from npm into static/vendor/ (git-ignored): htmx, its ws
-# extension, uPlot and Pyodide's core files as shipped, CodeMirror bundled by esbuild, and the
-# runtime wheel built from sandbox/runtime/. Classrooms are often offline, so
-# pages never load anything from a CDN.
+# extension, uPlot and Pyodide's core files as shipped, CodeMirror bundled by esbuild.
+# Classrooms are often offline, so pages never load anything from a CDN. The runtime wheel is
+# built separately (scripts/build-runtime-wheel.sh), so editing Python never re-runs npm.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 npm ci --no-audit --no-fund --loglevel=error
@@ -20,6 +20,4 @@ mkdir -p "$out/pyodide"
 for f in pyodide.js pyodide.mjs pyodide.asm.js pyodide.asm.wasm python_stdlib.zip pyodide-lock.json; do
   cp "node_modules/pyodide/$f" "$out/pyodide/$f"
 done
-# The runtime of sandbox/runtime/ as a pure-Python wheel for Pyodide (built by the project).
-scripts/build-runtime-wheel.sh
 touch "$out/.stamp"

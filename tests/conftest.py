@@ -1,13 +1,14 @@
 import os
 
 import pytest
+from django.conf import settings
 
-from sandbox import cgroups
-from sandbox.billing import Prices
-from sandbox.engine import Engine
-from sandbox.environment import Limits
-from sandbox.isolation import detect
-from sandbox.slots import SlotPool
+from sandbox.engine import cgroups
+from sandbox.engine.core import Engine
+from sandbox.engine.isolation import detect
+from sandbox.engine.outcomes import Limits
+from sandbox.engine.rules.billing import Prices
+from sandbox.engine.slots import SlotPool
 from tests.sandbox_helpers import processes_of_uids
 
 SLOT_COUNT = 16
@@ -24,7 +25,8 @@ def isolation():
 @pytest.fixture
 def engine(isolation):
     """A real engine; after the test, nothing it started may be left (processes, cgroups, slots)."""
-    eng = Engine(isolation, Limits(), SlotPool(SLOT_COUNT, SLOT_UID_BASE), Prices())
+    limits = Limits.from_table(settings.SANDBOX)
+    eng = Engine(isolation, limits, SlotPool(SLOT_COUNT, SLOT_UID_BASE), Prices())
     yield eng
     uids = {SLOT_UID_BASE + n for n in range(SLOT_COUNT)}
     leftovers = processes_of_uids(uids) if isolation.switch_uid else []

@@ -1,10 +1,12 @@
 """The pool with real environments: reuse, scale-out, throttles, provisioned concurrency, reclaim."""
 
 import asyncio
+from dataclasses import replace
 
 import pytest
+from django.conf import settings
 
-from sandbox.pool import (
+from sandbox.engine.pool import (
     ACCOUNT_LIMIT,
     HOST_CAP,
     LEARNER_CONCURRENCY,
@@ -15,7 +17,7 @@ from sandbox.pool import (
     FunctionPool,
     Throttled,
 )
-from sandbox.slots import SlotPool
+from sandbox.engine.slots import SlotPool
 from tests.sandbox_helpers import spec_for
 
 SLOW = """
@@ -46,8 +48,13 @@ def throttles(results):
     return [r for r in results if isinstance(r, Throttled)]
 
 
+def account_limits(**overrides):
+    """The settings' scaling limits, with a test's overrides."""
+    return replace(AccountLimits.from_table(settings.SCALING), **overrides)
+
+
 def make_pool(engine, source=SLOW, account=None, **options):
-    account = account or Account(AccountLimits())
+    account = account or Account(account_limits())
     return FunctionPool(engine, spec_for(source), account, **options)
 
 
@@ -114,7 +121,7 @@ def test_provisioned_concurrency_serves_the_first_two_without_init(engine):
 
 def test_an_environment_idle_past_the_ttl_is_reclaimed_and_the_next_invocation_is_cold(engine):
     async def scenario():
-        pool = make_pool(engine, account=Account(AccountLimits(idle_ttl_s=0.2)))
+        pool = make_pool(engine, account=Account(account_limits(idle_ttl_s=0.2)))
         try:
             (first,) = await burst(pool, 1)
             (warm,) = await burst(pool, 1)
@@ -133,7 +140,7 @@ def test_an_environment_idle_past_the_ttl_is_reclaimed_and_the_next_invocation_i
 
 def test_the_account_limit_throttles_unreserved_functions(engine):
     async def scenario():
-        pool = make_pool(engine, account=Account(AccountLimits(concurrency=2)))
+        pool = make_pool(engine, account=Account(account_limits(concurrency=2)))
         try:
             return await burst(pool, 4)
         finally:
@@ -146,7 +153,7 @@ def test_the_account_limit_throttles_unreserved_functions(engine):
 
 def test_learner_quotas_apply_per_learner(engine):
     async def scenario():
-        account = Account(AccountLimits(learner_concurrency=2))
+        account = Account(account_limits(learner_concurrency=2))
         alice = make_pool(engine, account=account, owner="alice")
         bob = make_pool(engine, account=account, owner="bob")
         try:
@@ -163,7 +170,7 @@ def test_learner_quotas_apply_per_learner(engine):
 def test_the_per_minute_quota_throttles_a_learner(engine):
     async def scenario():
         pool = make_pool(engine, "def handler(e, c):\n    return 1\n",
-                         account=Account(AccountLimits(learner_per_minute=3)), owner="alice")
+                         account=Account(account_limits(learner_per_minute=3)), owner="alice")
         try:
             return [await burst(pool, 1) for _ in range(4)]
         finally:
@@ -178,7 +185,7 @@ def test_the_host_cap_evicts_another_functions_idle_environment_before_throttlin
     engine.slots = SlotPool(1, engine.slots.uid_base)  # a host cap of one live environment
 
     async def scenario():
-        account = Account(AccountLimits())
+        account = Account(account_limits())
         one = make_pool(engine, "def handler(e, c):\n    return 1\n", account=account)
         two = make_pool(engine, SLOW, account=account)
         try:

@@ -1,4 +1,4 @@
-"""Slots: each live environment holds one, and with it its own uid (DESIGN.md §4, layer 1).
+"""Slots: each live environment holds one, and with it its own uid (docs/architecture.md §5, layer 1).
 
 A uid per slot keeps RLIMIT_NPROC and kill(-1) from ever crossing between sandboxes. The number
 of slots is the host's cap on live environments.

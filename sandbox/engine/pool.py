@@ -1,7 +1,7 @@
 """Pools of execution environments, and the concurrency rules that decide when to throttle.
 
 Each concurrent in-flight invocation occupies one environment; an idle warm environment is
-reused before a new one is started (DESIGN.md §3). `Account` holds what is shared by every pool
+reused before a new one is started (docs/architecture.md §4). `Account` holds what is shared by every pool
 of this worker: the account concurrency limit, the scaling rate, per-learner quotas and the
 host's cap on live environments (its slots). Pure asyncio, no Django.
 """
@@ -11,8 +11,8 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 
-from .invocation import run_invocation
-from .slots import NoSlotAvailable
+from sandbox.engine.invocation import run_invocation
+from sandbox.engine.slots import NoSlotAvailable
 
 RESERVED_LIMIT = "ReservedFunctionConcurrentInvocationLimitExceeded"
 ACCOUNT_LIMIT = "ConcurrentInvocationLimitExceeded"
@@ -41,13 +41,24 @@ class Throttled(Exception):
 
 @dataclass
 class AccountLimits:
-    """Scaled down from AWS to what one small host can hold; see settings.SCALING."""
+    """Scaled down from AWS to what one small host can hold. Defaults are written once, in
+    settings.SCALING (which says what AWS's are); `from_table` reads that table."""
 
-    concurrency: int = 32  # AWS default: 1 000 per account and Region
-    scale_per_10s: int = 50  # AWS: 1 000 new environments per 10 s per function
-    learner_concurrency: int = 10  # Coldstart's own: no learner starves a classroom
-    learner_per_minute: int = 600
-    idle_ttl_s: float = 300.0  # AWS leaves it undocumented; minutes in practice
+    concurrency: int
+    scale_per_10s: int
+    learner_concurrency: int
+    learner_per_minute: int
+    idle_ttl_s: float
+
+    @classmethod
+    def from_table(cls, table):
+        return cls(
+            concurrency=table["ACCOUNT_CONCURRENCY"],
+            scale_per_10s=table["SCALE_PER_10S"],
+            learner_concurrency=table["LEARNER_CONCURRENCY"],
+            learner_per_minute=table["LEARNER_PER_MINUTE"],
+            idle_ttl_s=table["IDLE_TTL_S"],
+        )
 
 
 @dataclass

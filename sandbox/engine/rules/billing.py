@@ -1,4 +1,4 @@
-"""Lambda billing rules (DESIGN.md §2). Pure functions: no settings, no database."""
+"""Lambda billing rules (docs/architecture.md §3). Pure functions: no settings, no database."""
 
 import math
 from dataclasses import dataclass

@@ -1,6 +1,6 @@
 """What the host supports, and the command line that starts one sandboxed environment.
 
-Layers (DESIGN.md §4): a uid per slot, a cgroup per environment, rlimits, bubblewrap namespaces
+Layers (docs/architecture.md §5): a uid per slot, a cgroup per environment, rlimits, bubblewrap namespaces
 (no network, no host files, no host environment, capped /tmp), seccomp, and the watchdog in
 `environment.py`. `detect()` probes each layer once at start-up and names the level reached:
   full          every layer above
@@ -16,9 +16,9 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import cgroups, seccomp
+from sandbox.engine import cgroups, seccomp
 
-RUNTIME_DIR = Path(__file__).resolve().parent / "runtime"
+RUNTIME_DIR = Path(__file__).resolve().parent.parent / "runtime"
 TASK_ROOT = "/var/task"
 LEVELS = ("rlimits-only", "namespaces", "full")
 

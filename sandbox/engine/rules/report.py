@@ -1,4 +1,4 @@
-"""Lambda's platform log lines, built by the parent from what it measured (DESIGN.md §2)."""
+"""Lambda's platform log lines, built by the parent from what it measured (docs/architecture.md §3)."""
 
 from datetime import UTC, datetime
 

@@ -16,70 +16,16 @@ import signal
 import subprocess
 import time
 import uuid
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from . import report
-from .cgroups import Cgroup
-from .isolation import TASK_ROOT, default_rlimits, launch_spec
-from .logtext import LineSplitter
+from sandbox.engine.cgroups import Cgroup
+from sandbox.engine.framing import OVERSIZE, MessageFramer, PipeReader
+from sandbox.engine.isolation import TASK_ROOT, default_rlimits, launch_spec
+from sandbox.engine.outcomes import InitOutcome, InvokeOutcome
+from sandbox.engine.rules import report
+from sandbox.engine.rules.logtext import LineSplitter
 
 _ids = itertools.count(1)
-OVERSIZE = object()  # put on the queue by the parent only: a child cannot forge it
-
-
-@dataclass
-class FunctionSpec:
-    """What an environment runs: code, handler and configuration of one function."""
-
-    name: str
-    handler: str  # "module.function"
-    files: dict  # {"module.py": source}
-    memory_mb: int = 128
-    timeout_s: float = 3.0
-    environment: dict = field(default_factory=dict)
-    region: str = "us-east-1"
-    account_id: str = "123456789012"
-    key: object = None  # the saved function's id, for permission checks of service calls
-
-    @property
-    def arn(self):
-        return f"arn:aws:lambda:{self.region}:{self.account_id}:function:{self.name}"
-
-
-@dataclass
-class Limits:
-    """The sandbox limits; settings.SANDBOX_LIMITS documents each one."""
-
-    payload_bytes: int = 6 * 1024 * 1024
-    init_timeout_s: float = 10.0
-    output_cap_bytes: int = 1024 * 1024
-    max_line_bytes: int = 64 * 1024
-    pids_max: int = 256
-    nofile: int = 1024
-    tmp_bytes: int = 512 * 1024 * 1024
-    mb_per_vcpu: int = 1769
-    cpu_period_us: int = 20_000
-    host_cores: int = os.cpu_count() or 1
-
-
-@dataclass
-class InitOutcome:
-    ok: bool
-    init_duration_ms: float
-    status: str = "ok"  # ok, error, timeout, oom, crashed
-    error: dict | None = None
-    after_lines: list = field(default_factory=list)
-
-
-@dataclass
-class InvokeOutcome:
-    status: str  # ok, error, timeout, oom, crashed
-    duration_ms: float
-    max_memory_used_mb: int
-    payload: str | None = None  # the result as JSON text
-    error: dict | None = None
-    after_report: list = field(default_factory=list)  # lines Lambda prints after REPORT
 
 
 class ExecutionEnvironment:
@@ -135,81 +81,13 @@ class ExecutionEnvironment:
             for line in pending:
                 self._emit(line)
 
-    def _on_output(self):
-        try:
-            data = os.read(self._out_fd, 65536)
-        except BlockingIOError:
-            return
-        except OSError:
-            data = b""
-        if not data:
-            with contextlib.suppress(Exception):
-                asyncio.get_running_loop().remove_reader(self._out_fd)
-            for line in self._out_lines.finish():
-                self._emit(line)
-            return
+    def _on_output(self, data):
         for line in self._out_lines.feed(data):
             self._emit(line)
 
-    def _drain_output(self):
-        while True:
-            try:
-                data = os.read(self._out_fd, 65536)
-            except (BlockingIOError, OSError):
-                return
-            if not data:
-                return
-            for line in self._out_lines.feed(data):
-                self._emit(line)
-
-    def _on_message_data(self):
-        try:
-            data = os.read(self._msg_fd, 1 << 20)
-        except BlockingIOError:
-            return
-        except OSError:
-            data = b""
-        if not data:
-            with contextlib.suppress(Exception):
-                asyncio.get_running_loop().remove_reader(self._msg_fd)
-            return
-        self._feed_messages(data)
-
-    def _drain_messages(self):
-        while True:
-            try:
-                data = os.read(self._msg_fd, 1 << 20)
-            except (BlockingIOError, OSError):
-                return
-            if not data:
-                return
-            self._feed_messages(data)
-
-    def _feed_messages(self, data):
-        limit = self.limits.payload_bytes + 64 * 1024
-        self._msg_buffer += data
-        while True:
-            newline = self._msg_buffer.find(b"\n")
-            if newline < 0:
-                break
-            line, self._msg_buffer = self._msg_buffer[:newline], self._msg_buffer[newline + 1 :]
-            if self._msg_discarding:
-                self._msg_discarding = False
-                continue
-            try:
-                message = json.loads(line)
-            except ValueError:
-                continue  # the handler wrote garbage to the channel: ignored, it proves nothing
-            if isinstance(message, dict):
-                # The arrival time is taken here, before any asyncio hop: it ends Duration.
-                message["_arrived"] = time.monotonic()
-                self._messages.put_nowait(message)
-        if len(self._msg_buffer) > limit:
-            # An oversized response: drop it, and tell the waiting invocation.
-            self._msg_buffer = b""
-            if not self._msg_discarding:
-                self._msg_discarding = True
-                self._messages.put_nowait(OVERSIZE)
+    def _on_output_eof(self):
+        for line in self._out_lines.finish():
+            self._emit(line)
 
     # ----------------------------------------------------------------- lifecycle
     def _environment_variables(self):
@@ -242,8 +120,6 @@ class ExecutionEnvironment:
         loop = asyncio.get_running_loop()
         started = time.monotonic()
         self._messages = asyncio.Queue()
-        self._msg_buffer = b""
-        self._msg_discarding = False
         self._out_lines = LineSplitter(self.limits.max_line_bytes)
         self._set_sink(on_log)
         iso = self.isolation
@@ -279,7 +155,7 @@ class ExecutionEnvironment:
             message = await self._wait_message(started + self.limits.init_timeout_s)
         arrived = message.get("_arrived") if isinstance(message, dict) else None
         self.init_duration_ms = ((arrived or time.monotonic()) - started) * 1000
-        self._drain_output()
+        self._output.drain()
         if message is not None and message.get("type") == "init_done":
             self.state = "ready"
             if self.cgroup:
@@ -347,12 +223,12 @@ class ExecutionEnvironment:
         finally:
             for fd in child_fds:
                 os.close(fd)
-        self._out_fd, self._msg_fd = out_r, msgs_r
         self._fds = [out_r, msgs_r]
-        os.set_blocking(out_r, False)
-        os.set_blocking(msgs_r, False)
-        loop.add_reader(out_r, self._on_output)
-        loop.add_reader(msgs_r, self._on_message_data)
+        framer = MessageFramer(self.limits.payload_bytes + 64 * 1024, self._messages.put_nowait)
+        self._output = PipeReader(out_r, self._on_output, self._on_output_eof)
+        self._message_pipe = PipeReader(msgs_r, framer.feed, chunk_bytes=1 << 20)
+        self._output.start(loop)
+        self._message_pipe.start(loop)
         self._writer, _ = await loop.connect_write_pipe(
             asyncio.Protocol, os.fdopen(events_w, "wb", buffering=0)
         )
@@ -374,7 +250,7 @@ class ExecutionEnvironment:
             if not self._messages.empty():
                 return self._messages.get_nowait()
             if self._exited.done():
-                self._drain_messages()
+                self._message_pipe.drain()
                 if not self._messages.empty():
                     return self._messages.get_nowait()
                 return None
@@ -425,7 +301,7 @@ class ExecutionEnvironment:
                 break
         ended = message.get("_arrived") if isinstance(message, dict) else None
         duration_ms = ((ended or time.monotonic()) - started) * 1000
-        self._drain_output()
+        self._output.drain()
         memory_mb = self._peak_memory_mb()
         oversize = InvokeOutcome(
             "error", duration_ms, memory_mb, error=_oversize_error(request_id, self.limits.payload_bytes)

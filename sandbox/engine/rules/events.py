@@ -1,4 +1,4 @@
-"""Event builders with the shapes AWS sends (DESIGN.md §5). Pure functions: the picker's
+"""Event builders with the shapes AWS sends (docs/architecture.md §6). Pure functions: the picker's
 templates and, later, the real triggers build their events here."""
 
 import base64

@@ -6,10 +6,9 @@ the playground); the scaling pool keeps several. Both build records the same way
 
 import json
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 
-from . import billing, report
-from .environment import ExecutionEnvironment
+from sandbox.engine.rules import billing, report
 
 STATUSES = ("ok", "error", "timeout", "oom", "crashed")
 
@@ -41,11 +40,23 @@ class InvocationRecord:
     logs: list = field(default_factory=list)
 
     def as_json(self):
-        data = asdict(self)
-        data["duration_ms"] = round(self.duration_ms, 2)
-        if self.init_duration_ms is not None:
-            data["init_duration_ms"] = round(self.init_duration_ms, 2)
-        return data
+        return record_json(self, self.logs)
+
+
+# The measured facts an invocation's stored row copies from its record.
+MEASURED_FIELDS = tuple(f.name for f in fields(InvocationRecord) if f.name not in ("request_id", "logs"))
+
+
+def record_json(source, logs):
+    """One invocation as JSON (`manage.py invoke --json`, the API), from a record or a stored
+    row with the same field names."""
+    data = {"request_id": str(source.request_id)}
+    data.update((name, getattr(source, name)) for name in MEASURED_FIELDS)
+    data["duration_ms"] = round(data["duration_ms"], 2)
+    if data["init_duration_ms"] is not None:
+        data["init_duration_ms"] = round(data["init_duration_ms"], 2)
+    data["logs"] = logs
+    return data
 
 
 def event_text(event, limit):
@@ -207,5 +218,3 @@ class FunctionRunner:
 
     close = reset
 
-
-__all__ = ["ExecutionEnvironment", "FunctionRunner", "InvocationRecord", "run_invocation"]
