@@ -6,9 +6,9 @@ import json
 from asgiref.sync import sync_to_async
 from django.utils import timezone
 
-from sandbox.dispatch import configure_function, reset_environments, start_invocation, wait_until_finished
-from sandbox.metrics import function_metrics
 from sandbox.models import EnvironmentRecord, Function
+from sandbox.web.metrics import function_metrics
+from sandbox.worker import configure_function, reset_environments, start_invocation, wait_until_finished
 
 from .checks import evaluate
 from .loader import resolve_event

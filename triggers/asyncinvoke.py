@@ -13,20 +13,17 @@ and another attempt starts, so a handler can see the same event (same request id
 """
 
 import asyncio
-import json
 import logging
 from datetime import timedelta
 
 from asgiref.sync import sync_to_async
-from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from sandbox.channels_names import worker_channel
-from sandbox.dispatch import start_invocation, wait_until_finished
+from sandbox import worker
 from sandbox.models import Invocation
-from sandbox.worker import ensure_embedded_worker
+from sandbox.worker import send_to_worker, start_invocation, wait_until_finished
 
 from .models import AsyncEvent
 
@@ -101,10 +98,7 @@ async def _dispatch(event):
     new one. Returns the Invocation (maybe already finished)."""
     invocation = event.last_invocation
     if invocation is not None and event.attempts == 0 and invocation.status == Invocation.QUEUED:
-        ensure_embedded_worker()
-        await get_channel_layer().send(
-            worker_channel(event.function_id), {"type": "invoke", "request_id": str(invocation.request_id)}
-        )
+        await send_to_worker(invocation)
         await _save(event.pk, attempts=1)
         event.attempts = 1
         return invocation
@@ -196,7 +190,6 @@ def _forget_old_successes():
 
 
 async def run_forever():
-    from sandbox import worker
 
     running = set()
     passes = 0
@@ -208,7 +201,7 @@ async def run_forever():
             free = MAX_IN_FLIGHT - len(running)
             if free > 0:
                 for pk in await _claim_due(free):
-                    task = worker.state.spawn(_guarded(pk))
+                    task = worker.spawn(_guarded(pk))
                     running.add(task)
                     task.add_done_callback(running.discard)
         except asyncio.CancelledError:
@@ -225,7 +218,3 @@ async def _guarded(pk):
         raise
     except Exception:
         log.exception("async event %s failed in the loop; it will be retried when its lease expires", pk)
-
-
-def dumps(value):
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))

@@ -21,9 +21,10 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from sandbox import events
-from sandbox.dispatch import start_invocation, wait_until_finished
+from sandbox import worker
+from sandbox.engine.rules import events
 from sandbox.models import Invocation
+from sandbox.worker import start_invocation, wait_until_finished
 
 from .models import MAX_MESSAGE_BYTES, Queue, QueueMessage, QueueSubscription
 
@@ -180,7 +181,6 @@ def _subscriptions():
 
 async def poll_once(busy, windows):
     """One pass over the subscriptions; one batch in flight per subscription."""
-    from sandbox import worker
 
     for pk in await _subscriptions():
         if pk in busy:
@@ -201,7 +201,7 @@ async def poll_once(busy, windows):
                 busy.discard(pk)
 
         busy.add(pk)
-        worker.state.spawn(run())
+        worker.spawn(run())
 
 
 async def run_forever():
@@ -231,3 +231,44 @@ def create_queue(owner, name, visibility_timeout_s=30, max_receive_count=3, dead
         max_receive_count=int(max_receive_count),
         dead_letter_queue=dead_letter_queue,
     )
+
+
+def get_queue(user, name):
+    """The user's own queue by name, or QueueError saying why not."""
+    queue = Queue.objects.filter(name=name).first()
+    if queue is None:
+        raise QueueError(f"The queue {name!r} does not exist.")
+    if queue.owner_id != user.id:
+        raise QueueError(f"The queue {name!r} belongs to someone else.")
+    return queue
+
+
+def subscribe(queue, function, batch_size, batch_window_s, report_batch_item_failures):
+    QueueSubscription.objects.update_or_create(
+        queue=queue,
+        function=function,
+        defaults={
+            "batch_size": batch_size,
+            "batch_window_s": batch_window_s,
+            "report_batch_item_failures": report_batch_item_failures,
+            "enabled": True,
+        },
+    )
+
+
+def purge(queue):
+    """Delete every message of the queue; returns how many."""
+    count, _ = QueueMessage.objects.filter(queue=queue).delete()
+    return count
+
+
+def redrive(queue):
+    """Move a dead-letter queue's messages back to the queues (of the same owner) they came
+    from, as new: receive count 0. Returns how many moved."""
+    moved = 0
+    for message in queue.messages.exclude(moved_from=""):
+        source = Queue.objects.filter(name=message.moved_from, owner_id=queue.owner_id).first()
+        if source is not None:
+            QueueMessage.objects.filter(pk=message.pk).update(queue=source, moved_from="", receive_count=0)
+            moved += 1
+    return moved

@@ -4,18 +4,16 @@ The web process only validates, dispatches, relays and renders: it never runs le
 """
 
 import asyncio
-import json
-from datetime import timedelta
 
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
-from django.utils import timezone
 
-from .channels_names import invocation_group, worker_channel
-from .invocation import event_text
-from .models import Invocation, WorkerHeartbeat
-from .worker import ensure_embedded_worker
+from sandbox.engine.invocation import event_text
+from sandbox.models import Invocation
+from sandbox.worker.channels import invocation_group, worker_channel
+from sandbox.worker.embedded import ensure_embedded_worker
+from sandbox.worker.store import fail_stale_invocations
 
 
 def validate_event(raw):
@@ -36,15 +34,19 @@ async def start_invocation(function, event_json, trigger="console", channel_name
     With `channel_name`, that channel joins the invocation's group before the worker starts,
     so not one log line is missed.
     """
-    ensure_embedded_worker()
     invocation = await _create(function, event_json, trigger)
-    layer = get_channel_layer()
     if channel_name:
-        await layer.group_add(invocation_group(invocation.request_id), channel_name)
-    await layer.send(
-        worker_channel(function.id), {"type": "invoke", "request_id": str(invocation.request_id)}
-    )
+        await get_channel_layer().group_add(invocation_group(invocation.request_id), channel_name)
+    await send_to_worker(invocation)
     return invocation
+
+
+async def send_to_worker(invocation):
+    """Hand a queued invocation to the worker that holds its function's pool."""
+    ensure_embedded_worker()
+    await get_channel_layer().send(
+        worker_channel(invocation.function_id), {"type": "invoke", "request_id": str(invocation.request_id)}
+    )
 
 
 async def configure_function(function):
@@ -65,43 +67,6 @@ async def start_load_test(load_test):
 async def reset_environments(function):
     ensure_embedded_worker()
     await get_channel_layer().send(worker_channel(function.id), {"type": "reset", "function_id": function.id})
-
-
-def fail_stale_invocations(function_id=None):
-    """Invocations whose worker died, or that no worker picked up, end as failed with a reason."""
-    now = timezone.now()
-    running = Invocation.objects.filter(status=Invocation.RUNNING)
-    queued = Invocation.objects.filter(status=Invocation.QUEUED)
-    if function_id is not None:
-        running = running.filter(function_id=function_id)
-        queued = queued.filter(function_id=function_id)
-    live = set(
-        WorkerHeartbeat.objects.filter(
-            last_seen__gte=now - timedelta(seconds=settings.WORKER_STALE_SECONDS)
-        ).values_list("worker_id", flat=True)
-    )
-    failed = 0
-    for invocation in running.exclude(worker_id__in=live):
-        failed += _fail(
-            invocation,
-            f"The sandbox worker {invocation.worker_id} stopped "
-            "(no heartbeat) before this invocation finished.",
-        )
-    cutoff = now - timedelta(seconds=settings.QUEUE_STALE_SECONDS)
-    for invocation in queued.filter(created__lt=cutoff):
-        failed += _fail(
-            invocation,
-            "No sandbox worker picked this invocation up within "
-            f"{settings.QUEUE_STALE_SECONDS:.0f} s. Is `manage.py runworker sandbox` running?",
-        )
-    return failed
-
-
-def _fail(invocation, reason):
-    error = {"errorType": "Coldstart.WorkerLost", "errorMessage": reason, "stackTrace": []}
-    return Invocation.objects.filter(pk=invocation.pk, status=invocation.status).update(
-        status=Invocation.FAILED, failure_reason=reason, error=error, finished=timezone.now()
-    )
 
 
 async def wait_until_finished(invocation, channel_layer=None, channel_name=None, extra_seconds=15):
@@ -140,7 +105,3 @@ async def wait_until_finished(invocation, channel_layer=None, channel_name=None,
 @sync_to_async
 def _reload(pk):
     return Invocation.objects.select_related("function").get(pk=pk)
-
-
-def dumps(value):
-    return json.dumps(value, ensure_ascii=False)

@@ -7,9 +7,11 @@ import time
 from asgiref.sync import sync_to_async
 from django.utils import timezone
 
-from .models import Invocation, LoadTest
-from .pool import Throttled
-from .specs import function_spec
+from sandbox.engine.pool import Throttled
+from sandbox.models import LoadTest
+from sandbox.worker import store
+from sandbox.worker.specs import function_spec
+from sandbox.worker.state import state
 
 PROGRESS_SECONDS = 0.25
 
@@ -22,20 +24,6 @@ def _load(load_test_id):
 
 
 @sync_to_async
-def _create_invocation(load_test, worker_id):
-    return Invocation.objects.create(
-        function=load_test.function,
-        load_test=load_test,
-        trigger="load",
-        event=load_test.event,
-        status=Invocation.RUNNING,
-        worker_id=worker_id,
-        started=timezone.now(),
-        memory_size_mb=load_test.function.memory_mb,
-    )
-
-
-@sync_to_async
 def _progress(load_test_id, sent, completed, final_status=None):
     fields = {"sent": sent, "completed": completed}
     if final_status:
@@ -44,9 +32,7 @@ def _progress(load_test_id, sent, completed, final_status=None):
     return LoadTest.objects.filter(pk=load_test_id).values_list("stop_requested", flat=True).first()
 
 
-async def run_load_test(load_test_id, layer):
-    from .worker import WORKER_ID, _finish, state
-
+async def run_load_test(load_test_id):
     load_test = await _load(load_test_id)
     if load_test is None:
         return
@@ -58,20 +44,17 @@ async def run_load_test(load_test_id, layer):
     in_flight = set()
 
     async def one():
-        invocation = await _create_invocation(load_test, WORKER_ID)
+        invocation = await store.create_running(
+            function, trigger="load", event=load_test.event, load_test=load_test
+        )
         request_id = str(invocation.request_id)
         try:
             record, placement = await pool.invoke(load_test.event, request_id=request_id)
-            await _finish(request_id, record=record, placement=placement)
+            await store.finish(request_id, record=record, placement=placement)
         except Throttled as exc:
-            await _finish(request_id, status=Invocation.THROTTLED, error=exc.as_error(), reason=exc.message)
+            await store.finish_throttled(request_id, exc)
         except Exception as exc:  # keep the run going; the invocation says what happened
-            await _finish(
-                request_id,
-                status=Invocation.FAILED,
-                reason=f"the sandbox worker failed: {exc}",
-                error={"errorType": "Coldstart.WorkerError", "errorMessage": str(exc)},
-            )
+            await store.finish_failed(request_id, exc)
         finally:
             counts["completed"] += 1
 

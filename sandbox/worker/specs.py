@@ -3,8 +3,8 @@
 import hashlib
 import json
 
-from .environment import FunctionSpec
-from .models import MODULE_NAME
+from sandbox.engine.outcomes import FunctionSpec
+from sandbox.models import MODULE_NAME
 
 
 def function_spec(function):

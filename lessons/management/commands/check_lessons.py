@@ -91,11 +91,8 @@ async def check_all(lessons):
             results.append((ok, line))
         return results
     finally:
-        for _, pool in list(worker.state.pools.values()):
-            pool.close()
-        pending = [t for t in worker.state.tasks if not t.done()]
-        if pending:
-            await asyncio.wait(pending, timeout=10)
+        worker.close_pools()
+        await worker.settle(timeout=10)
         await sync_to_async(owner.delete)()
 
 

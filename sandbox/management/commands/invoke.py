@@ -8,9 +8,9 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from sandbox.engine import get_engine
-from sandbox.environment import FunctionSpec
-from sandbox.invocation import FunctionRunner, InvalidEvent, PayloadTooLarge, event_text
+from sandbox.engine.invocation import FunctionRunner, InvalidEvent, PayloadTooLarge, event_text
+from sandbox.engine.outcomes import FunctionSpec
+from sandbox.worker.config import get_engine
 
 
 class UsageError(Exception):
@@ -28,8 +28,10 @@ class Command(BaseCommand):
         parser.add_argument("handler_file")
         parser.add_argument("--handler", default="handler", help="function name (default handler)")
         parser.add_argument("--event", help="event JSON file, or - for standard input")
-        parser.add_argument("--memory", type=int, default=128, help="memory in MB (128-10240)")
-        parser.add_argument("--timeout", type=float, default=3, help="timeout in seconds (1-900)")
+        low_mb, high_mb = settings.SANDBOX["MEMORY_MB_MIN"], settings.SANDBOX["MEMORY_MB_MAX"]
+        low_s, high_s = settings.SANDBOX["TIMEOUT_S_MIN"], settings.SANDBOX["TIMEOUT_S_MAX"]
+        parser.add_argument("--memory", type=int, default=low_mb, help=f"memory in MB ({low_mb}-{high_mb})")
+        parser.add_argument("--timeout", type=float, default=3, help=f"timeout in seconds ({low_s}-{high_s})")
         parser.add_argument("--repeat", type=int, default=1)
         parser.add_argument("--json", action="store_true", help="one JSON object per invocation")
 
@@ -48,10 +50,12 @@ class Command(BaseCommand):
             raise UsageError(f"no such handler file: {path}")
         if path.suffix != ".py" or not path.stem.isidentifier():
             raise UsageError(f"{path}: the handler file must be a Python module name ending in .py")
-        if not 128 <= options["memory"] <= 10240:
-            raise UsageError(f"--memory {options['memory']}: expected 128 to 10240 MB")
-        if not 1 <= options["timeout"] <= 900:
-            raise UsageError(f"--timeout {options['timeout']}: expected 1 to 900 seconds")
+        low_mb, high_mb = settings.SANDBOX["MEMORY_MB_MIN"], settings.SANDBOX["MEMORY_MB_MAX"]
+        low_s, high_s = settings.SANDBOX["TIMEOUT_S_MIN"], settings.SANDBOX["TIMEOUT_S_MAX"]
+        if not low_mb <= options["memory"] <= high_mb:
+            raise UsageError(f"--memory {options['memory']}: expected {low_mb} to {high_mb} MB")
+        if not low_s <= options["timeout"] <= high_s:
+            raise UsageError(f"--timeout {options['timeout']}: expected {low_s} to {high_s} seconds")
         if options["repeat"] < 1:
             raise UsageError("--repeat must be at least 1")
         if not options["handler"].isidentifier():
