@@ -14,10 +14,10 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
 from config.isolation_headers import CrossOriginIsolatedStatic  # noqa: E402
-from sandbox.channels_names import all_worker_channels  # noqa: E402
-from sandbox.routing import websocket_urlpatterns  # noqa: E402
-from sandbox.status import isolation_status  # noqa: E402
+from sandbox.web.routing import websocket_urlpatterns  # noqa: E402
+from sandbox.web.status import isolation_status  # noqa: E402
 from sandbox.worker import SandboxWorker  # noqa: E402
+from sandbox.worker.channels import all_worker_channels  # noqa: E402
 
 # Start-up check: SANDBOX_REQUIRE=full refuses to serve on a host that cannot isolate.
 isolation_status()

@@ -10,6 +10,7 @@ import tempfile
 from pathlib import Path
 
 from config.env import env_bool, env_choice, env_float, env_int, env_list, env_str
+from sandbox.engine.rules.billing import Prices
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -46,7 +47,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "sandbox.middleware.no_body_headers",
+    "sandbox.web.middleware.no_body_headers",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -66,7 +67,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "sandbox.context_processors.isolation",
+                "sandbox.web.context_processors.isolation",
             ],
         },
     },
@@ -134,6 +135,13 @@ SANDBOX = {
     "MAX_ENVIRONMENTS": env_int("SANDBOX_MAX_ENVIRONMENTS", _default_max_environments(), 1, 4096),
     # SANDBOX_SLOT_UID_BASE: slot n runs as uid/gid BASE+n.
     "SLOT_UID_BASE": env_int("SANDBOX_SLOT_UID_BASE", 60000, 1000, 2**31 - 5000),
+    # A function's memory setting (Lambda: 128 to 10 240 MB). SANDBOX_MEMORY_MB_MAX lowers the
+    # ceiling on a small host.
+    "MEMORY_MB_MIN": 128,
+    "MEMORY_MB_MAX": env_int("SANDBOX_MEMORY_MB_MAX", 10240, 128, 10240),
+    # A function's timeout (Lambda: 1 to 900 s).
+    "TIMEOUT_S_MIN": 1,
+    "TIMEOUT_S_MAX": 900,
     # SANDBOX_PAYLOAD_BYTES: synchronous request and response limit (Lambda: 6 MB each way).
     "PAYLOAD_BYTES": env_int("SANDBOX_PAYLOAD_BYTES", 6 * 1024 * 1024, 1024),
     # SANDBOX_INIT_TIMEOUT_S: the init phase limit (Lambda: 10 s).
@@ -156,14 +164,21 @@ SANDBOX = {
     "CPU_PERIOD_US": env_int("SANDBOX_CPU_PERIOD_US", 20_000, 1000, 1_000_000),
 }
 
-# Prices: us-east-1, x86_64. BILLING_INIT_PHASE=false gives the rule before 1 Aug 2025
-# (init of on-demand functions not billed) so a lesson can compare the two.
+# Prices: AWS's published us-east-1 x86_64 prices, written once in the billing rules (which the
+# browser runtime ships too); each is overridable here. BILLING_INIT_PHASE=false gives the rule
+# before 1 Aug 2025 (init of on-demand functions not billed) so a lesson can compare the two.
 BILLING = {
-    "PER_GB_SECOND": env_float("BILLING_PER_GB_SECOND", 0.0000166667, 0),
-    "PER_REQUEST": env_float("BILLING_PER_REQUEST", 0.20 / 1_000_000, 0),
-    "BILL_INIT_PHASE": env_bool("BILLING_INIT_PHASE", True),
-    "FREE_GB_SECONDS": env_float("BILLING_FREE_GB_SECONDS", 400_000, 0),
-    "FREE_REQUESTS": env_int("BILLING_FREE_REQUESTS", 1_000_000, 0),
+    "PER_GB_SECOND": env_float("BILLING_PER_GB_SECOND", Prices.per_gb_second, 0),
+    "PER_REQUEST": env_float("BILLING_PER_REQUEST", Prices.per_request, 0),
+    "BILL_INIT_PHASE": env_bool("BILLING_INIT_PHASE", Prices.bill_init_phase),
+    "FREE_GB_SECONDS": env_float("BILLING_FREE_GB_SECONDS", Prices.free_gb_seconds, 0),
+    "FREE_REQUESTS": env_int("BILLING_FREE_REQUESTS", Prices.free_requests, 0),
+    "PROVISIONED_CAPACITY_PER_GB_SECOND": env_float(
+        "BILLING_PROVISIONED_CAPACITY_PER_GB_SECOND", Prices.provisioned_capacity_per_gb_second, 0
+    ),
+    "PROVISIONED_DURATION_PER_GB_SECOND": env_float(
+        "BILLING_PROVISIONED_DURATION_PER_GB_SECOND", Prices.provisioned_duration_per_gb_second, 0
+    ),
 }
 
 # SANDBOX_WORKER: "embedded" runs the sandbox worker inside the web process (the default with
@@ -183,7 +198,7 @@ QUEUE_STALE_SECONDS = env_float("QUEUE_STALE_SECONDS", 15.0, 1.0)
 # The API accepts events up to the 6 MB payload limit (Django's default cap is 2.5 MB).
 DATA_UPLOAD_MAX_MEMORY_SIZE = SANDBOX["PAYLOAD_BYTES"] + 128 * 1024
 
-# Scaling (DESIGN.md §3), scaled down from AWS to one small host. CLASSROOM_SPEED=true divides
+# Scaling (docs/architecture.md §4), scaled down from AWS to one small host. CLASSROOM_SPEED=true divides
 # every timer (idle reclaim, async retries, schedules) by 10 so a 45-minute class sees them.
 CLASSROOM_SPEED = env_bool("CLASSROOM_SPEED", False)
 TIMER_SCALE = 0.1 if CLASSROOM_SPEED else 1.0
@@ -199,12 +214,6 @@ SCALING = {
     # minutes in practice).
     "IDLE_TTL_S": env_float("IDLE_TTL_S", 300.0, 0.1) * TIMER_SCALE,
 }
-BILLING["PROVISIONED_CAPACITY_PER_GB_SECOND"] = env_float(
-    "BILLING_PROVISIONED_CAPACITY_PER_GB_SECOND", 0.0000041667, 0
-)
-BILLING["PROVISIONED_DURATION_PER_GB_SECOND"] = env_float(
-    "BILLING_PROVISIONED_DURATION_PER_GB_SECOND", 0.0000097222, 0
-)
 
 # What the sandbox worker runs besides invocations (event-source pollers, schedulers), and what
 # answers handlers' `coldstart` helper calls (e.g. buckets.get_object). Dotted paths.

@@ -5,5 +5,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("triggers.urls")),
     path("", include("lessons.urls")),
-    path("", include("sandbox.urls")),
+    path("", include("sandbox.web.urls")),
 ]

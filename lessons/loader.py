@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from sandbox import events as event_builders
+from sandbox.engine.rules import events as event_builders
 
 from .checks import CHECK_KINDS, CheckSpecError, validate_check
 
@@ -22,8 +22,8 @@ CONTENT_DIR = Path(settings.BASE_DIR) / "lessons" / "content"
 FRONT_KEYS = {"title": str, "order": int, "summary": str, "concepts": list, "minutes": int}
 STEP_HEADING = re.compile(r"^## Step (\d+): (.+?)\s*$")
 FUNCTION_KEYS = {
-    "memory": (128, 10240),
-    "timeout": (1, 900),
+    "memory": (settings.SANDBOX["MEMORY_MB_MIN"], settings.SANDBOX["MEMORY_MB_MAX"]),
+    "timeout": (settings.SANDBOX["TIMEOUT_S_MIN"], settings.SANDBOX["TIMEOUT_S_MAX"]),
     "reserved_concurrency": (0, 1000),
     "provisioned_concurrency": (0, 10),
 }

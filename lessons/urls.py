@@ -1,24 +1,24 @@
 from django.urls import path
 
-from . import views
+from lessons.views import authoring, classroom, demo, student
 
 app_name = "lessons"
 
 urlpatterns = [
-    path("lessons/", views.lesson_list, name="list"),
-    path("lessons/join", views.join_classroom, name="join"),
-    path("lessons/<slug:slug>/", views.lesson_start, name="start"),
-    path("lessons/<slug:slug>/<int:number>/", views.step_page, name="step"),
-    path("lessons/<slug:slug>/<int:number>/playground", views.embedded_playground, name="playground"),
-    path("lessons/<slug:slug>/<int:number>/check", views.check_step, name="check"),
-    path("lessons/<slug:slug>/<int:number>/concurrency", views.step_concurrency, name="concurrency"),
-    path("lessons/<slug:slug>/<int:number>/reset", views.step_reset, name="reset"),
-    path("instructor/login", views.InstructorLogin.as_view(), name="instructor_login"),
-    path("instructor/", views.instructor_home, name="instructor"),
-    path("instructor/classrooms/<str:code>/", views.dashboard, name="dashboard"),
-    path("instructor/classrooms/<str:code>/grid", views.dashboard_grid, name="dashboard_grid"),
-    path("instructor/authoring/<str:dirname>/", views.authoring, name="authoring"),
-    path("instructor/authoring/<str:dirname>/run", views.authoring_run, name="authoring_run"),
-    path("demo/<slug:slug>/", views.demo, name="demo"),
-    path("demo/<slug:slug>/metrics.json", views.demo_metrics, name="demo_metrics"),
+    path("lessons/", student.lesson_list, name="list"),
+    path("lessons/join", student.join_classroom, name="join"),
+    path("lessons/<slug:slug>/", student.lesson_start, name="start"),
+    path("lessons/<slug:slug>/<int:number>/", student.step_page, name="step"),
+    path("lessons/<slug:slug>/<int:number>/playground", student.embedded_playground, name="playground"),
+    path("lessons/<slug:slug>/<int:number>/check", student.check_step, name="check"),
+    path("lessons/<slug:slug>/<int:number>/concurrency", student.step_concurrency, name="concurrency"),
+    path("lessons/<slug:slug>/<int:number>/reset", student.step_reset, name="reset"),
+    path("instructor/login", classroom.InstructorLogin.as_view(), name="instructor_login"),
+    path("instructor/", classroom.instructor_home, name="instructor"),
+    path("instructor/classrooms/<str:code>/", classroom.dashboard, name="dashboard"),
+    path("instructor/classrooms/<str:code>/grid", classroom.dashboard_grid, name="dashboard_grid"),
+    path("instructor/authoring/<str:dirname>/", authoring.authoring, name="authoring"),
+    path("instructor/authoring/<str:dirname>/run", authoring.authoring_run, name="authoring_run"),
+    path("demo/<slug:slug>/", demo.demo, name="demo"),
+    path("demo/<slug:slug>/metrics.json", demo.demo_metrics, name="demo_metrics"),
 ]

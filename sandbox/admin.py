@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import ApiToken, Function, Invocation, WorkerHeartbeat
+from sandbox.models import ApiToken, Function, Invocation, WorkerHeartbeat
 
 
 @admin.register(Function)

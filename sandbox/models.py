@@ -8,6 +8,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 
+from sandbox.engine.invocation import record_json
+
 DEFAULT_CODE = """import json
 
 def handler(event, context):
@@ -19,6 +21,7 @@ def handler(event, context):
 """
 
 MODULE_NAME = "lambda_function"
+LIMITS = settings.SANDBOX  # the one table of limits (config/settings.py)
 
 
 class Function(models.Model):
@@ -30,10 +33,12 @@ class Function(models.Model):
     code = models.TextField(default=DEFAULT_CODE)
     handler = models.CharField(max_length=64, default="handler")
     memory_mb = models.PositiveIntegerField(
-        default=128, validators=[MinValueValidator(128), MaxValueValidator(10240)]
+        default=LIMITS["MEMORY_MB_MIN"],
+        validators=[MinValueValidator(LIMITS["MEMORY_MB_MIN"]), MaxValueValidator(LIMITS["MEMORY_MB_MAX"])],
     )
     timeout_s = models.PositiveIntegerField(
-        default=3, validators=[MinValueValidator(1), MaxValueValidator(900)]
+        default=3,
+        validators=[MinValueValidator(LIMITS["TIMEOUT_S_MIN"]), MaxValueValidator(LIMITS["TIMEOUT_S_MAX"])],
     )
     environment = models.JSONField(default=dict, blank=True)
     # None = unreserved (shares the account's pool); 0 disables the function.
@@ -115,21 +120,7 @@ class Invocation(models.Model):
 
     def as_json(self):
         """The same object `manage.py invoke --json` prints."""
-        return {
-            "request_id": str(self.request_id),
-            "status": self.status,
-            "cold": self.cold,
-            "init_duration_ms": None if self.init_duration_ms is None else round(self.init_duration_ms, 2),
-            "duration_ms": round(self.duration_ms, 2),
-            "billed_duration_ms": self.billed_duration_ms,
-            "memory_size_mb": self.memory_size_mb,
-            "max_memory_used_mb": self.max_memory_used_mb,
-            "gb_seconds": self.gb_seconds,
-            "cost_usd": self.cost_usd,
-            "result": self.result,
-            "error": self.error,
-            "logs": self.log_lines,
-        }
+        return record_json(self, self.log_lines)
 
 
 class ApiToken(models.Model):

@@ -138,7 +138,7 @@ def wait_until_gone(uids, timeout):
 def sweep_sandboxes(uids):
     """Remove what a stopped server left, as the product recovers from a dead worker
     (cgroups.sweep_stale thaws and kills); returns the pids still alive after that."""
-    from sandbox import cgroups
+    from sandbox.engine import cgroups
 
     cgroups.sweep_stale()
     left = wait_until_gone(uids, timeout=10)

@@ -5,8 +5,8 @@ import os
 import textwrap
 from pathlib import Path
 
-from sandbox.environment import FunctionSpec
-from sandbox.invocation import FunctionRunner
+from sandbox.engine.invocation import FunctionRunner
+from sandbox.engine.outcomes import FunctionSpec
 
 HOSTILE_DIR = Path(__file__).parent / "hostile" / "programs"
 

@@ -13,8 +13,8 @@ from django.core.management import call_command
 from django.test import AsyncClient, Client
 
 from config.asgi import application
-from sandbox.engine import get_engine
 from sandbox.models import Function, Invocation
+from sandbox.worker.config import get_engine
 from tests.playground_support import embedded_worker
 from tests.sandbox_helpers import RECORD_KEYS
 

@@ -1,8 +1,8 @@
-"""Lambda billing rules (DESIGN.md §2), as pure functions."""
+"""Lambda billing rules (docs/architecture.md §3), as pure functions."""
 
 import pytest
 
-from sandbox.billing import (
+from sandbox.engine.rules.billing import (
     ARM64_PER_GB_SECOND,
     Prices,
     billed_duration_ms,

@@ -1,4 +1,4 @@
-"""Fidelity: the real sandbox reproduces the Lambda facts of DESIGN.md §2.
+"""Fidelity: the real sandbox reproduces the Lambda facts of docs/architecture.md §3.
 
 Every test runs handlers through the real engine (`engine` fixture, `run` helper): no mocks.
 """
@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from sandbox import billing
-from sandbox.invocation import FunctionRunner, PayloadTooLarge, event_text
+from sandbox.engine.invocation import FunctionRunner, PayloadTooLarge, event_text
+from sandbox.engine.rules import billing
 from tests.sandbox_helpers import run, spec_for
 
 UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"

@@ -1,8 +1,8 @@
-"""Turning a child's raw output bytes into safe log lines (sandbox.logtext)."""
+"""Turning a child's raw output bytes into safe log lines (sandbox.engine.rules.logtext)."""
 
 import pytest
 
-from sandbox.logtext import LineSplitter, clean
+from sandbox.engine.rules.logtext import LineSplitter, clean
 
 
 def test_complete_lines_come_out_as_soon_as_their_newline_arrives():

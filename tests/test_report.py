@@ -1,11 +1,11 @@
-"""Lambda's platform log lines (DESIGN.md §2), built by pure functions."""
+"""Lambda's platform log lines (docs/architecture.md §3), built by pure functions."""
 
 import re
 from datetime import UTC, datetime
 
 import pytest
 
-from sandbox import report
+from sandbox.engine.rules import report
 
 RID = "8f4a3b2c-1d2e-4f5a-8b6c-7d8e9f0a1b2c"
 

@@ -1,11 +1,11 @@
-"""The events the triggers build have the keys and value types of AWS's own (DESIGN.md §5).
+"""The events the triggers build have the keys and value types of AWS's own (docs/architecture.md §6).
 
 The reference samples below are written from the AWS documentation's examples; a generated
 event must have the same keys, recursively, with values of the same JSON types."""
 
 import json
 
-from sandbox import events
+from sandbox.engine.rules import events
 from triggers import queues
 from triggers.models import Queue, QueueMessage
 

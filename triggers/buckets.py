@@ -8,7 +8,7 @@ import time
 from django.db import transaction
 from django.utils import timezone
 
-from sandbox import events
+from sandbox.engine.rules import events
 
 from .asyncinvoke import enqueue
 from .models import MAX_OBJECT_BYTES, Bucket, BucketGrant, BucketObject, BucketSubscription
@@ -113,3 +113,14 @@ def subscribe(bucket, function, prefix="", suffix=""):
     )
     BucketGrant.objects.get_or_create(bucket=bucket, function=function)
     return subscription
+
+
+def grant(bucket, function):
+    """Let the function read the bucket (what a subscription also grants)."""
+    BucketGrant.objects.get_or_create(bucket=bucket, function=function)
+
+
+def revoke(bucket, function):
+    """Take read access away, and with it the function's subscriptions to the bucket."""
+    BucketGrant.objects.filter(bucket=bucket, function=function).delete()
+    BucketSubscription.objects.filter(bucket=bucket, function=function).delete()

@@ -13,9 +13,9 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from sandbox import events
-from sandbox.dispatch import start_invocation, wait_until_finished
+from sandbox.engine.rules import events
 from sandbox.models import Function, Invocation
+from sandbox.worker import start_invocation, wait_until_finished
 
 API_GATEWAY_TIMEOUT_S = 30.0  # HTTP API's integration timeout cap
 TEXT_TYPES = (

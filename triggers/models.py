@@ -91,7 +91,7 @@ class Queue(models.Model):
 
     @property
     def arn(self):
-        from sandbox.events import ACCOUNT_ID, REGION
+        from sandbox.engine.rules.events import ACCOUNT_ID, REGION
 
         return f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{self.name}"
 

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from sandbox import events
+from sandbox.engine.rules import events
 
 from . import cron
 from .asyncinvoke import enqueue

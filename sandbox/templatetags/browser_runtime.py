@@ -6,7 +6,7 @@ from django.conf import settings
 from django.templatetags.static import static
 from django.urls import reverse
 
-from sandbox.environment import FunctionSpec
+from sandbox.engine.outcomes import FunctionSpec
 
 register = template.Library()
 

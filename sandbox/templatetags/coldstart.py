@@ -1,6 +1,6 @@
 from django import template
 
-from sandbox.presenters import line_kind as _line_kind
+from sandbox.web.presenters import line_kind as _line_kind
 
 register = template.Library()
 

@@ -13,12 +13,18 @@ from django.http import HttpResponse, JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.views.decorators.csrf import csrf_exempt
 
-from .dispatch import configure_function, start_invocation, validate_event, wait_until_finished
-from .forms import ConfigError, apply_concurrency, clean_config
-from .invocation import InvalidEvent, PayloadTooLarge
-from .metrics import function_metrics
-from .models import DEFAULT_CODE, ApiToken, Function, Invocation, LoadTest
-from .worker import ensure_embedded_worker
+from sandbox.engine.invocation import InvalidEvent, PayloadTooLarge
+from sandbox.models import DEFAULT_CODE, ApiToken, Function, Invocation, LoadTest
+from sandbox.web.fields import ConfigError
+from sandbox.web.forms import apply_concurrency, clean_config
+from sandbox.web.metrics import function_metrics
+from sandbox.worker import (
+    configure_function,
+    ensure_embedded_worker,
+    start_invocation,
+    validate_event,
+    wait_until_finished,
+)
 
 BODY_LIMIT = settings.SANDBOX["PAYLOAD_BYTES"] + 64 * 1024  # the event plus its JSON wrapping
 

@@ -13,13 +13,19 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.template.loader import render_to_string
 
-from .channels_names import invocation_group
-from .dispatch import fail_stale_invocations, reset_environments, start_invocation, validate_event
-from .forms import ConfigError, apply_config
-from .invocation import InvalidEvent, PayloadTooLarge
-from .models import Function, Invocation
-from .presenters import history_page, result_context, totals_context
-from .worker import ensure_embedded_worker
+from sandbox.engine.invocation import InvalidEvent, PayloadTooLarge
+from sandbox.models import Function, Invocation
+from sandbox.web.fields import ConfigError
+from sandbox.web.forms import apply_config
+from sandbox.web.presenters import history_page, result_context, totals_context
+from sandbox.worker import (
+    ensure_embedded_worker,
+    fail_stale_invocations,
+    reset_environments,
+    start_invocation,
+    validate_event,
+)
+from sandbox.worker.channels import invocation_group
 
 DISPLAY_LINES_CAP = 2000  # per invocation on the page; the full log stays in the history
 MAX_REPEAT = 20

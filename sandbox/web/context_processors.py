@@ -1,4 +1,4 @@
-from .status import isolation_status
+from sandbox.web.status import isolation_status
 
 
 def isolation(request):

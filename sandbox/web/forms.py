@@ -1,15 +1,9 @@
 """Validating what a learner sends for their function (page and API share these rules)."""
 
+from sandbox.web.fields import ConfigError, function_limits, int_field
+
 MAX_CODE_BYTES = 256 * 1024
 MAX_NAME = 64
-
-
-class ConfigError(ValueError):
-    """A bad field; the message names it."""
-
-    def __init__(self, field, message):
-        super().__init__(message)
-        self.field = field
 
 
 def parse_environment(value):
@@ -39,20 +33,10 @@ def parse_environment(value):
     return env
 
 
-def _int_field(data, field, low, high, label):
-    raw = data.get(field)
-    try:
-        value = int(raw)
-    except (TypeError, ValueError):
-        raise ConfigError(field, f"{label} must be a whole number from {low} to {high}.") from None
-    if not low <= value <= high:
-        raise ConfigError(field, f"{label} must be from {low} to {high}; got {value}.")
-    return value
-
-
 def clean_config(data, partial=True):
     """The validated subset of {name, code, handler, memory_mb, timeout_s, environment}."""
     cleaned = {}
+    limits = function_limits()
     if "name" in data or not partial:
         name = data.get("name")
         if not isinstance(name, str) or not name.strip() or len(name) > MAX_NAME:
@@ -71,9 +55,9 @@ def clean_config(data, partial=True):
             raise ConfigError("handler", "handler must be the name of a Python function, e.g. handler.")
         cleaned["handler"] = handler
     if "memory_mb" in data:
-        cleaned["memory_mb"] = _int_field(data, "memory_mb", 128, 10240, "Memory (MB)")
+        cleaned["memory_mb"] = int_field(data, "memory_mb", *limits["memory_mb"], "Memory (MB)")
     if "timeout_s" in data:
-        cleaned["timeout_s"] = _int_field(data, "timeout_s", 1, 900, "Timeout (s)")
+        cleaned["timeout_s"] = int_field(data, "timeout_s", *limits["timeout_s"], "Timeout (s)")
     if "environment" in data:
         cleaned["environment"] = parse_environment(data.get("environment"))
     return cleaned
@@ -90,7 +74,7 @@ def clean_concurrency(data, current_reserved=None):
         if raw in (None, ""):
             cleaned["reserved_concurrency"] = None
         else:
-            cleaned["reserved_concurrency"] = _int_field(
+            cleaned["reserved_concurrency"] = int_field(
                 data, "reserved_concurrency", 0, account, "Reserved concurrency"
             )
     if "provisioned_concurrency" in data:
@@ -99,7 +83,7 @@ def clean_concurrency(data, current_reserved=None):
         value = (
             0
             if raw in (None, "")
-            else _int_field(data, "provisioned_concurrency", 0, min(account, host), "Provisioned concurrency")
+            else int_field(data, "provisioned_concurrency", 0, min(account, host), "Provisioned concurrency")
         )
         reserved = cleaned.get("reserved_concurrency", current_reserved)
         if reserved is not None and value > reserved:

@@ -6,9 +6,9 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from .billing import provisioned_capacity_cost
-from .engine import prices_from_settings
-from .models import EnvironmentRecord, Invocation
+from sandbox.engine.rules.billing import provisioned_capacity_cost
+from sandbox.models import EnvironmentRecord, Invocation
+from sandbox.worker.config import prices_from_settings
 
 RAN = (Invocation.OK, Invocation.ERROR, Invocation.TIMEOUT, Invocation.OOM, Invocation.CRASHED)
 ERRORS = (Invocation.ERROR, Invocation.TIMEOUT, Invocation.OOM, Invocation.CRASHED)

@@ -4,7 +4,7 @@ import json
 
 from django.core.paginator import Paginator
 
-from .totals import learner_totals
+from sandbox.web.totals import learner_totals
 
 HISTORY_PAGE_SIZE = 10
 

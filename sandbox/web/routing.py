@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .consumers import PlaygroundConsumer
+from sandbox.web.consumers import PlaygroundConsumer
 
 websocket_urlpatterns = [
     path("ws/functions/<slug:slug>/", PlaygroundConsumer.as_asgi()),

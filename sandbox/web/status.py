@@ -4,7 +4,7 @@ from functools import cache
 
 from django.conf import settings
 
-from .isolation import detect
+from sandbox.engine.isolation import detect
 
 
 @cache

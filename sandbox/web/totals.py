@@ -4,9 +4,9 @@ from dataclasses import dataclass
 
 from django.db.models import Count, Sum
 
-from .billing import free_tier
-from .engine import prices_from_settings
-from .models import Invocation
+from sandbox.engine.rules.billing import free_tier
+from sandbox.models import Invocation
+from sandbox.worker.config import prices_from_settings
 
 
 @dataclass

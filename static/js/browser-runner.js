@@ -33,7 +33,7 @@
     return typeof SharedArrayBuffer !== "undefined" && window.crossOriginIsolated === true;
   }
 
-  // sandbox/presenters.py line_kind
+  // sandbox/web/presenters.py line_kind
   function lineKind(line) {
     if (line.startsWith("START RequestId:") || line.startsWith("END RequestId:")) return "platform";
     if (line.startsWith("REPORT RequestId:")) return "report";
@@ -91,7 +91,10 @@
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(handler)) throw new Error("The handler must be a Python function name.");
     const memory = parseInt(form.elements.memory_mb.value, 10);
     const timeout = parseInt(form.elements.timeout_s.value, 10);
-    if (!(timeout >= 1 && timeout <= 900)) throw new Error("Timeout must be between 1 and 900 seconds.");
+    const [low, high] = JSON.parse(document.getElementById("function-limits").textContent).timeout_s;
+    if (!(timeout >= low && timeout <= high)) {
+      throw new Error("Timeout must be between " + low + " and " + high + " seconds.");
+    }
     const environment = {};
     form.elements.environment.value.split("\n").forEach(function (line, index) {
       if (!line.trim() || line.trim().startsWith("#")) return;
@@ -442,7 +445,7 @@
     $("#result-panel").replaceWith(panel);
   }
 
-  // REPORT line, result panel and the record for the server, as sandbox/invocation.py _record.
+  // REPORT line, result panel and the record for the server, as sandbox/engine/invocation.py _record.
   function finishRecord(requestId, status, cold, initMs, loadMs, durationMs, usedMb, spec, result, error, emit, after) {
     const prices = config.prices;
     const billed = R().billedDurationMs(durationMs, initMs, prices.bill_init_phase);

@@ -1,7 +1,7 @@
 // The browser execution environment, shared by the Web Worker (static/js/pyodide-worker.js),
 // the playground page (static/js/browser-runner.js) and the Node tests (tests/js/):
 //   - platform: Lambda's START/END/REPORT/timeout lines and the billing formulas, ported from
-//     sandbox/report.py and sandbox/billing.py (tests/js/ checks them against those very modules,
+//     sandbox/engine/rules/report.py and billing.py (tests/js/ checks them against those very modules,
 //     run in Pyodide from the runtime wheel);
 //   - loadRuntime/initFunction/invokeFunction: Pyodide + the runtime wheel (sandbox/runtime/,
 //     browser_bootstrap.py on top of lambda_core.py), the same code as the server sandbox.
@@ -17,7 +17,7 @@
     return "END RequestId: " + requestId;
   }
 
-  // Python's round(x, 6) then math.ceil, at least 1 (sandbox/billing.py billed_duration_ms).
+  // Python's round(x, 6) then math.ceil, at least 1 (sandbox/engine/rules/billing.py billed_duration_ms).
   function billedDurationMs(durationMs, initDurationMs, billInitPhase) {
     let total = durationMs;
     if (initDurationMs !== null && initDurationMs !== undefined && billInitPhase !== false) {

@@ -15,13 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.invocation import FunctionRunner
+from sandbox.engine.invocation import FunctionRunner
 from tests.sandbox_helpers import hostile_source, processes_of_uids, run, spec_for
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 TRUNCATED = "[coldstart] Output truncated"
 
-# What Lambda's Python runtime puts in the environment (DESIGN.md §2), plus what the
+# What Lambda's Python runtime puts in the environment (docs/architecture.md §3), plus what the
 # interpreter and bubblewrap add on their own (LC_CTYPE from locale coercion, PWD), as on Lambda.
 LAMBDA_VARIABLES = {
     "AWS_LAMBDA_FUNCTION_NAME",

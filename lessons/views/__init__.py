@@ -1,0 +1,1 @@
+"""The lessons app's pages, by role: student, classroom (instructor), authoring, demo."""

@@ -1,0 +1,1 @@
+"""The Django pages of the sandbox app, one module per page."""
