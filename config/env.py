@@ -70,3 +70,31 @@ def env_list(name, default):
     if raw is None:
         return list(default)
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_origin(name, default=""):
+    """An origin, "scheme://host[:port]" with http or https and nothing after it; "" when unset.
+    Returned without a trailing slash."""
+    from urllib.parse import urlsplit
+
+    raw = os.environ.get(name, default).strip()
+    if not raw:
+        return ""
+    parts = urlsplit(raw)
+    try:
+        parts.port  # noqa: B018  (raises on a bad port)
+    except ValueError:
+        parts = None
+    if (
+        parts is None
+        or parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.username is not None
+        or parts.path not in ("", "/")
+        or parts.query
+        or parts.fragment
+    ):
+        raise ImproperlyConfigured(
+            f"{name}={raw!r}: expected an origin such as https://fn.example.org or http://127.0.0.1:8001"
+        )
+    return f"{parts.scheme}://{parts.netloc.lower()}"

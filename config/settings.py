@@ -8,8 +8,11 @@ import os
 import secrets
 import tempfile
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from config.env import env_bool, env_choice, env_float, env_int, env_list, env_str
+from django.core.exceptions import ImproperlyConfigured
+
+from config.env import env_bool, env_choice, env_float, env_int, env_list, env_origin, env_str
 from sandbox.engine.rules.billing import Prices
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -127,10 +130,25 @@ def _default_max_environments():
     return max(4, min(64, total_mb // 256, (os.cpu_count() or 1) * 16))
 
 
+def _required_isolation():
+    """Fail closed: "full" unless weak isolation is allowed explicitly (docs/security.md)."""
+    level = env_choice("SANDBOX_REQUIRE", ["", "rlimits-only", "namespaces", "full"], "")
+    if env_bool("SANDBOX_ALLOW_WEAK_ISOLATION", False):
+        return level or "rlimits-only"
+    if level not in ("", "full"):
+        raise ImproperlyConfigured(
+            f"SANDBOX_REQUIRE={level}: running below full isolation needs SANDBOX_ALLOW_WEAK_ISOLATION=true"
+        )
+    return "full"
+
+
 # The sandbox limits, in one table. Each is overridable by the environment variable named.
 SANDBOX = {
-    # SANDBOX_REQUIRE: refuse to start below this isolation level ("full" in CI and production).
-    "REQUIRE": env_choice("SANDBOX_REQUIRE", ["", "rlimits-only", "namespaces", "full"], ""),
+    # Fail closed (docs/security.md): SANDBOX_REQUIRE, the isolation level below which the server
+    # refuses to start, is "full" unless SANDBOX_ALLOW_WEAK_ISOLATION=true, which allows any level
+    # (or the level SANDBOX_REQUIRE names) and shows a red banner on every page naming what is missing.
+    "ALLOW_WEAK_ISOLATION": env_bool("SANDBOX_ALLOW_WEAK_ISOLATION", False),
+    "REQUIRE": _required_isolation(),
     # SANDBOX_MAX_ENVIRONMENTS: live environments on this host at once (each holds a slot uid).
     "MAX_ENVIRONMENTS": env_int("SANDBOX_MAX_ENVIRONMENTS", _default_max_environments(), 1, 4096),
     # SANDBOX_SLOT_UID_BASE: slot n runs as uid/gid BASE+n.
@@ -219,3 +237,57 @@ SCALING = {
 # answers handlers' `coldstart` helper calls (e.g. buckets.get_object). Dotted paths.
 WORKER_BACKGROUND = ["triggers.loops.run_forever"]
 SANDBOX_SERVICES = "triggers.services.handle"
+
+# ---- Classroom safety (docs/security.md: the threat model, each attack and what stops it) ----
+# FUNCTION_URL_BASE: an origin of its own for function URLs, e.g. https://fn.example.org (a host
+# name of another site is best; another port of the same host separates scripts but not cookies).
+# When set, /fn/ is served and shown only there (the app's origin redirects /fn/ to it), and
+# nothing else is served on it. Unset: function URLs share the app's origin, still sandboxed.
+FUNCTION_URL_BASE = env_origin("FUNCTION_URL_BASE")
+if FUNCTION_URL_BASE:
+    _fn_host = urlsplit(FUNCTION_URL_BASE).hostname
+    ALLOWED_HOSTS.append(f"[{_fn_host}]" if ":" in _fn_host else _fn_host)
+# Rate limits and quotas hold per process with the default cache; with REDIS_URL they use Django's
+# RedisCache there, so they hold across every daphne and worker process sharing that Redis.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    if REDIS_URL
+    # Enough entries that a flood of addresses cannot cull the counters that matter.
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "OPTIONS": {"MAX_ENTRIES": 100_000}}
+}
+# Failed sign-ins are throttled for every password form (sandbox/web/signin.py).
+AUTHENTICATION_BACKENDS = ["sandbox.web.signin.SignInThrottle", "django.contrib.auth.backends.ModelBackend"]
+ABUSE = {
+    # GUESTS_PER_ADDRESS_PER_HOUR: guest learners one client address may create (a class behind
+    # one NAT shares an address: keep it above the class size).
+    "GUESTS_PER_ADDRESS_PER_HOUR": env_int("GUESTS_PER_ADDRESS_PER_HOUR", 60, 1),
+    # LOGIN_FAILURES / LOGIN_LOCK_S: failed sign-ins for one username from one address (4x that
+    # from one address) before its sign-in is refused until the LOGIN_LOCK_S window ends.
+    "LOGIN_FAILURES": env_int("LOGIN_FAILURES", 5, 1),
+    "LOGIN_LOCK_S": env_int("LOGIN_LOCK_S", 900, 1),
+    # FUNCTION_URL_PER_ADDRESS_PER_MINUTE / FUNCTION_URL_PER_FUNCTION_PER_MINUTE: anonymous /fn/
+    # requests, refused (429) before anything is written to the database.
+    "FUNCTION_URL_PER_ADDRESS_PER_MINUTE": env_int("FUNCTION_URL_PER_ADDRESS_PER_MINUTE", 240, 1),
+    "FUNCTION_URL_PER_FUNCTION_PER_MINUTE": env_int("FUNCTION_URL_PER_FUNCTION_PER_MINUTE", 600, 1),
+    # REQUEST_BODY_MAX_BYTES: any request body, counted as it arrives (chunked or not): 413 past it.
+    "REQUEST_BODY_MAX_BYTES": env_int("REQUEST_BODY_MAX_BYTES", SANDBOX["PAYLOAD_BYTES"] + (1 << 20), 1024),
+}
+STORAGE = {
+    # What one learner may keep, and for how long (pruned by the worker every PRUNE_INTERVAL_S and
+    # by `manage.py prune_storage`). Invocation records (each holds its event, result and logs):
+    # the newest HISTORY_PER_LEARNER are kept, none older than HISTORY_MAX_AGE_DAYS (finished
+    # async events too).
+    "HISTORY_PER_LEARNER": env_int("HISTORY_PER_LEARNER", 2000, 10),
+    "HISTORY_MAX_AGE_DAYS": env_float("HISTORY_MAX_AGE_DAYS", 14.0, 0.01),
+    # Queue messages: sending past QUEUE_MESSAGES_PER_LEARNER is refused; a message is dropped after
+    # QUEUE_MESSAGE_MAX_AGE_DAYS (SQS's default retention period is 4 days).
+    "QUEUE_MESSAGES_PER_LEARNER": env_int("QUEUE_MESSAGES_PER_LEARNER", 10_000, 1),
+    "QUEUE_MESSAGE_MAX_AGE_DAYS": env_float("QUEUE_MESSAGE_MAX_AGE_DAYS", 4.0, 0.01),
+    # Bucket objects: an upload past BUCKET_OBJECTS_PER_LEARNER objects or BUCKET_BYTES_PER_LEARNER
+    # bytes is refused; objects not written for BUCKET_OBJECT_MAX_AGE_DAYS are deleted.
+    "BUCKET_OBJECTS_PER_LEARNER": env_int("BUCKET_OBJECTS_PER_LEARNER", 1000, 1),
+    "BUCKET_BYTES_PER_LEARNER": env_int("BUCKET_BYTES_PER_LEARNER", 100 << 20, 1024),
+    "BUCKET_OBJECT_MAX_AGE_DAYS": env_float("BUCKET_OBJECT_MAX_AGE_DAYS", 14.0, 0.01),
+    "PRUNE_INTERVAL_S": env_float("PRUNE_INTERVAL_S", 600.0, 1.0),
+}
+WORKER_BACKGROUND = [*WORKER_BACKGROUND, "triggers.retention.run_forever"]

@@ -10,6 +10,7 @@ urlpatterns = [
     path("lessons/<slug:slug>/", student.lesson_start, name="start"),
     path("lessons/<slug:slug>/<int:number>/", student.step_page, name="step"),
     path("lessons/<slug:slug>/<int:number>/playground", student.embedded_playground, name="playground"),
+    path("lessons/<slug:slug>/<int:number>/begin", student.begin_step, name="begin"),
     path("lessons/<slug:slug>/<int:number>/check", student.check_step, name="check"),
     path("lessons/<slug:slug>/<int:number>/concurrency", student.step_concurrency, name="concurrency"),
     path("lessons/<slug:slug>/<int:number>/reset", student.step_reset, name="reset"),

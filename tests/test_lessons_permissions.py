@@ -25,9 +25,12 @@ def instructor(name):
 
 
 def student_on_step_one(name=None, code=None):
+    """A visitor who joins (with a code) or saves the step's draft: either makes their guest."""
     client = Client(HTTP_HOST="localhost")
     if code:
         client.post("/lessons/join", {"code": code, "display_name": name})
+    else:
+        client.post("/lessons/first-function/1/begin", {"action": "save"})
     response = client.get("/lessons/first-function/1/")
     assert response.status_code == 200
     return client, StepProgress.objects.filter(user_id=client.session["_auth_user_id"]).get()

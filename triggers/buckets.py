@@ -5,7 +5,9 @@ import json
 import re
 import time
 
+from django.conf import settings
 from django.db import transaction
+from django.db.models import Count, Sum
 from django.utils import timezone
 
 from sandbox.engine.rules import events
@@ -59,12 +61,35 @@ def too_large_message(size):
     return f"The object is {size} bytes; the limit here is {MAX_OBJECT_BYTES // (1024 * 1024)} MB."
 
 
+def check_quota(bucket, key, size):
+    """What one learner's buckets may hold (settings.STORAGE); overwriting a key frees its old size."""
+    limits = settings.STORAGE
+    others = BucketObject.objects.filter(bucket__owner_id=bucket.owner_id).exclude(bucket=bucket, key=key)
+    totals = others.aggregate(count=Count("id"), size=Sum("size"))
+    if totals["count"] + 1 > limits["BUCKET_OBJECTS_PER_LEARNER"]:
+        raise BucketError(
+            403,
+            "QuotaExceeded",
+            f"Your buckets already hold {totals['count']} objects, the limit per learner "
+            "(BUCKET_OBJECTS_PER_LEARNER). Delete some first.",
+        )
+    if (totals["size"] or 0) + size > limits["BUCKET_BYTES_PER_LEARNER"]:
+        raise BucketError(
+            403,
+            "QuotaExceeded",
+            f"Your buckets hold {totals['size'] or 0} bytes; with this object they would pass the "
+            f"limit per learner of {limits['BUCKET_BYTES_PER_LEARNER']} bytes (BUCKET_BYTES_PER_LEARNER). "
+            "Delete some objects first.",
+        )
+
+
 def put_object(bucket, key, body, content_type="application/octet-stream"):
     validate_key(key)
     if len(body) > MAX_OBJECT_BYTES:
         raise BucketError(413, "EntityTooLarge", too_large_message(len(body)))
     etag = hashlib.md5(body).hexdigest()
     with transaction.atomic():
+        check_quota(bucket, key, len(body))
         obj, _ = BucketObject.objects.update_or_create(
             bucket=bucket,
             key=key,

@@ -1,20 +1,29 @@
 """The HTTP trigger: `/fn/<slug>/<any path>`, any method, public (no auth, no CSRF), like a
-Lambda function URL / API Gateway HTTP API with the payload format 2.0."""
+Lambda function URL / API Gateway HTTP API with the payload format 2.0.
+
+A function URL is anyone's code answering on this server, so it is kept away from the app's
+sessions (docs/security.md): the app's own cookies never reach an event and a handler cannot set
+or clear them; triggers/url_guard.py sandboxes every response; anonymous traffic is rate-limited
+per client address and per function before anything is written to the database."""
 
 import asyncio
 import base64
 import binascii
 import json
+import re
 from http.cookies import CookieError, SimpleCookie
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.contrib.messages.storage.cookie import CookieStorage
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpResponse, JsonResponse
+from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 
 from sandbox.engine.rules import events
 from sandbox.models import Function, Invocation
+from sandbox.web import ratelimit
 from sandbox.worker import start_invocation, wait_until_finished
 
 API_GATEWAY_TIMEOUT_S = 30.0  # HTTP API's integration timeout cap
@@ -27,6 +36,41 @@ TEXT_TYPES = (
     "+json",
     "+xml",
 )
+
+
+PREFIX = "/fn/"
+# RFC 9110 token characters: a handler's header name must be one, or the response is a 500.
+HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+# What a handler may not set: the guard (triggers/url_guard.py) sets the first two itself, the
+# third would widen a service worker's scope, the last would clear the app's cookies.
+HEADERS_NOT_FROM_HANDLERS = {"x-content-type-options", "service-worker-allowed", "clear-site-data"}
+
+
+def app_cookie_names():
+    """The app's own cookies, whatever their configured names: session, CSRF, flash messages."""
+    names = {settings.SESSION_COOKIE_NAME, settings.CSRF_COOKIE_NAME, CookieStorage.cookie_name}
+    return {name.lower() for name in names}
+
+
+def is_app_cookie(name):
+    return name.strip().lower() in app_cookie_names()
+
+
+def visitor_cookies(header):
+    """The Cookie header as the event's `cookies` list, without the app's own cookies."""
+    kept = []
+    for part in header.split(";"):
+        part = part.strip()
+        if part and not (("=" in part) and is_app_cookie(part.split("=", 1)[0])):
+            kept.append(part)
+    return kept
+
+
+def public_url(request, slug):
+    """A function's URL as pages show it: on FUNCTION_URL_BASE when set, else on this origin."""
+    path = reverse("function_url", args=[slug])
+    base = settings.FUNCTION_URL_BASE
+    return f"{base}{path}" if base else request.build_absolute_uri(path)
 
 
 def body_limit():
@@ -51,8 +95,7 @@ def _is_text(content_type, body):
 
 def build_event(request, path, body):
     headers = [(name.lower(), value) for name, value in request.headers.items() if name.lower() != "cookie"]
-    cookie_header = request.headers.get("Cookie", "")
-    cookies = [c.strip() for c in cookie_header.split(";") if c.strip()]
+    cookies = visitor_cookies(request.headers.get("Cookie", ""))
     text = None
     is_base64 = False
     if body:
@@ -105,22 +148,36 @@ def to_response(result):
     if not any(name.lower() == "content-type" for name in headers):
         response["Content-Type"] = "application/json"
     for name, value in headers.items():
-        if str(name).lower() == "set-cookie":
+        name = str(name)
+        if not HEADER_NAME.fullmatch(name):
+            return _message(500, "Internal Server Error")
+        if name.lower() == "set-cookie":
             cookies = [*cookies, str(value)]
             continue
+        if name.lower() in HEADERS_NOT_FROM_HANDLERS:
+            continue
         try:
-            response[str(name)] = str(value)
+            response[name] = str(value)
         except Exception:  # BadHeaderError: a newline in a header value
             return _message(500, "Internal Server Error")
     for raw in cookies:
-        jar = SimpleCookie()
-        try:
-            jar.load(str(raw))
-        except CookieError:
-            continue
-        for key, morsel in jar.items():
-            response.cookies[key] = morsel
+        _add_cookies(response, str(raw))
     return response
+
+
+def _add_cookies(response, raw):
+    """A handler's cookie, re-serialised from what was parsed (nothing passes through raw),
+    host-only (no Domain: no reaching a parent domain), never one of the app's own."""
+    jar = SimpleCookie()
+    try:
+        jar.load(raw)
+    except CookieError:
+        return
+    for key, morsel in jar.items():
+        if is_app_cookie(key):
+            continue
+        morsel["domain"] = ""
+        response.cookies[key] = morsel
 
 
 @sync_to_async
@@ -128,11 +185,31 @@ def _function(slug):
     return Function.objects.filter(slug=slug).first()
 
 
+def _too_many(verdict):
+    response = _message(429, "Too Many Requests")
+    response["Retry-After"] = str(verdict.retry_after_s)
+    return response
+
+
+def _hit(name, ident, limit):
+    return ratelimit.hit(name, ident, limit, 60)
+
+
 @csrf_exempt
 async def function_url(request, slug, path=""):
+    # Rate limits first, before the body is read or anything is written to the database.
+    abuse = settings.ABUSE
+    hit = sync_to_async(_hit, thread_sensitive=False)
+    address = ratelimit.client_address(request)
+    verdict = await hit("fn-address", address, abuse["FUNCTION_URL_PER_ADDRESS_PER_MINUTE"])
+    if not verdict.allowed:
+        return _too_many(verdict)
     function = await _function(slug)
     if function is None:
         return _message(404, "Not Found")
+    verdict = await hit("fn-function", function.pk, abuse["FUNCTION_URL_PER_FUNCTION_PER_MINUTE"])
+    if not verdict.allowed:
+        return _too_many(verdict)
     limit = body_limit()
     try:
         length = int(request.headers.get("Content-Length") or 0)

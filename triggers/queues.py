@@ -17,6 +17,7 @@ import uuid
 from datetime import timedelta
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -59,6 +60,12 @@ def send_message(queue, body, attributes=None):
     body = validate_body(body)
     if attributes is not None and not isinstance(attributes, dict):
         raise QueueError("messageAttributes must be an object.")
+    limit = settings.STORAGE["QUEUE_MESSAGES_PER_LEARNER"]
+    if QueueMessage.objects.filter(queue__owner_id=queue.owner_id).count() >= limit:
+        raise QueueError(
+            f"Your queues already hold {limit} messages, the limit per learner "
+            "(QUEUE_MESSAGES_PER_LEARNER): purge a queue or let its subscriber drain it first."
+        )
     return QueueMessage.objects.create(
         queue=queue, body=body, md5=hashlib.md5(body.encode()).hexdigest(), attributes=attributes or {}
     )

@@ -16,14 +16,30 @@ from lessons.models import Classroom, Lesson, StepProgress
 from lessons.permissions import instructor_required
 from lessons.qr import qr_svg
 from sandbox.models import Invocation
+from sandbox.web import signin
 
 
 # ---------------------------------------------------------------- instructors
 class InstructorLogin(auth_views.LoginView):
+    """Sign-in; a locked username or address (sandbox/web/signin.py) gets a 429 that says so."""
+
     template_name = "lessons/login.html"
 
     def get_default_redirect_url(self):
         return reverse("lessons:instructor")
+
+    def post(self, request, *args, **kwargs):
+        wait = signin.lock(request.POST.get("username", ""), request)
+        if wait is None:
+            return super().post(request, *args, **kwargs)
+        minutes = max(1, round(wait / 60))
+        context = self.get_context_data(
+            form=self.get_form_class()(request),
+            locked=f"Too many failed sign-ins. Try again in about {minutes} minute(s).",
+        )
+        response = self.render_to_response(context, status=429)
+        response["Retry-After"] = str(wait)
+        return response
 
 
 @instructor_required

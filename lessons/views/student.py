@@ -1,9 +1,12 @@
 """The learner's pages: the lesson list, a step with its playground, Check, and joining a classroom."""
 
+import json
+
 from asgiref.sync import sync_to_async
 from django.contrib import messages
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_POST
@@ -20,10 +23,11 @@ from lessons.progress import (
 )
 from lessons.rendering import render_markdown
 from lessons.runner import run_step
+from sandbox.engine.invocation import InvalidEvent, PayloadTooLarge
 from sandbox.web.fields import ConfigError
 from sandbox.web.forms import apply_concurrency, apply_config
-from sandbox.web.learners import ensure_learner
-from sandbox.worker import configure_function
+from sandbox.web.learners import TooManyGuests, ensure_learner, too_many_guests_response
+from sandbox.worker import configure_function, start_invocation, validate_event, wait_until_finished
 
 
 # ---------------------------------------------------------------- students
@@ -72,9 +76,12 @@ def step_page(request, slug, number):
     if not is_unlocked(step, progress):
         messages.info(request, f"Step {number} unlocks when step {number - 1}'s check passes.")
         return redirect("lessons:start", slug=lesson.slug)
-    user = ensure_learner(request)
-    row = progress_for(user, step)
-    progress[step.number] = row
+    # A page view never makes a user: a visitor reads the step and edits a draft of the starter;
+    # their first Invoke or Check makes the guest learner (begin_step, check_step).
+    row = None
+    if request.user.is_authenticated:
+        row = progress_for(request.user, step)
+        progress[step.number] = row
     return render(request, "lessons/step.html", _step_context(request, lesson, steps, step, row, progress))
 
 
@@ -96,7 +103,7 @@ def _step_context(request, lesson, steps, step, row, progress):
         "lesson": lesson,
         "step": step,
         "row": row,
-        "function": row.function,
+        "function": row.function if row else None,
         "nav": nav,
         "next_step": next_step,
         "intro_html": render_markdown(lesson.intro_md) if step.number == 1 else "",
@@ -123,23 +130,78 @@ def _own_progress(request, slug, number):
     return row.step, row
 
 
+def _open_step(request, slug, number):
+    """A step the visitor may open (the first, or one whose previous step passed), or 404."""
+    step = get_object_or_404(Step, lesson__slug=slug, lesson__active=True, number=number)
+    if not is_unlocked(step, progress_map(request.user, step.lesson)):
+        raise Http404("This step is locked")
+    return step
+
+
+def _begin_progress(request, slug, number):
+    """The learner's progress row for the step, making the guest learner if there is none yet
+    (TooManyGuests past the limit). For the POSTs that need a learner: Invoke and Check."""
+    step = _open_step(request, slug, number)
+    user = ensure_learner(request)
+    return step, progress_for(user, step)
+
+
+CODE_FIELDS = ("code", "handler", "memory_mb", "timeout_s")
+
+
 @xframe_options_sameorigin
 @require_GET
 def embedded_playground(request, slug, number):
-    """The learner's own playground for this step, framed beside the lesson text."""
+    """The learner's own playground for this step, framed beside the lesson text; for a visitor
+    not signed in, a draft of the starter whose Invoke begins the step (nothing is saved before)."""
+    from sandbox.engine.rules import events
     from sandbox.web.page_context import playground_context
 
+    if not request.user.is_authenticated:
+        step = _open_step(request, slug, number)
+        event_json = json.dumps(events.TEMPLATES["custom"][1](), indent=2)
+        context = {"step": step, "lesson": step.lesson, "event_json": event_json}
+        return render(request, "lessons/draft_playground.html", context)
     step, row = _own_progress(request, slug, number)
     return render(request, "sandbox/function.html", playground_context(request, row.function))
+
+
+async def begin_step(request, slug, number):
+    """A visitor's first Invoke (or Save) from the draft playground: make the guest learner and
+    their function from the starter, save the draft into it, invoke once (unless saving only),
+    show the step."""
+    if request.method != "POST":
+        return redirect("lessons:step", slug=slug, number=number)
+    try:
+        step, row = await sync_to_async(_begin_progress)(request, slug, number)
+    except TooManyGuests as exc:
+        return await sync_to_async(too_many_guests_response)(request, exc)
+    fields = {k: request.POST[k] for k in CODE_FIELDS if k in request.POST}
+    try:
+        function = await sync_to_async(apply_config)(row.function, fields)
+        event_json = validate_event(request.POST.get("event") or "{}")
+    except (ConfigError, InvalidEvent, PayloadTooLarge) as exc:
+        await sync_to_async(messages.error)(request, f"Not invoked: {exc}")
+    else:
+        if request.POST.get("action") != "save":
+            await wait_until_finished(await start_invocation(function, event_json, "console"))
+    return redirect("lessons:step", slug=slug, number=number)
 
 
 async def check_step(request, slug, number):
     if request.method != "POST":
         return redirect("lessons:step", slug=slug, number=number)
-    step, row = await sync_to_async(_own_progress)(request, slug, number)
+    began = not request.user.is_authenticated
+    if began:
+        try:
+            step, row = await sync_to_async(_begin_progress)(request, slug, number)
+        except TooManyGuests as exc:
+            return await sync_to_async(too_many_guests_response)(request, exc)
+    else:
+        step, row = await sync_to_async(_own_progress)(request, slug, number)
     function = row.function
     error = None
-    fields = {k: request.POST[k] for k in ("code", "handler", "memory_mb", "timeout_s") if k in request.POST}
+    fields = {k: request.POST[k] for k in CODE_FIELDS if k in request.POST}
     if fields:
         try:
             function = await sync_to_async(apply_config)(function, fields)
@@ -157,6 +219,12 @@ async def check_step(request, slug, number):
         "error": error,
         "next_step": await sync_to_async(lambda: step.lesson.steps.filter(number=step.number + 1).first())(),
     }
+    if began and request.headers.get("HX-Request"):
+        # Signing the guest in rotated the CSRF token the page holds: load the step afresh (it
+        # shows this check's result from the progress row).
+        response = HttpResponse(status=200)
+        response["HX-Redirect"] = reverse("lessons:step", args=[slug, number])
+        return response
     if request.headers.get("HX-Request"):
         return await sync_to_async(render)(request, "lessons/fragments/check_result.html", context)
     return redirect("lessons:step", slug=slug, number=number)
@@ -226,7 +294,10 @@ def join_classroom(request):
         elif not name:
             error = "Choose a display name your instructor will recognise."
         else:
-            user = ensure_learner(request)
+            try:
+                user = ensure_learner(request)
+            except TooManyGuests as exc:
+                return too_many_guests_response(request, exc)
             membership, _ = Membership.objects.update_or_create(
                 classroom=classroom, user=user, defaults={"display_name": name, "joined": timezone.now()}
             )

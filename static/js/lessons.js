@@ -5,7 +5,7 @@
   "use strict";
 
   const FRAME_CSS = `
-    .topbar, .footer, .api-box { display: none !important; }
+    .topbar, .footer, .weak-isolation, .api-box { display: none !important; }
     main { padding: 12px 14px !important; max-width: none !important; }
     .pg-title h1 { font-size: 20px; margin: 0; }
   `;
@@ -48,6 +48,13 @@
       for (const name of ["code", "handler", "memory_mb", "timeout_s"]) {
         const field = form.elements[name];
         if (field) evt.detail.parameters[name] = field.value;
+      }
+    });
+    // A refusal (429: too many new guests from this address) is shown where the result goes.
+    document.body.addEventListener("htmx:beforeSwap", function (evt) {
+      if (evt.detail.xhr.status === 429) {
+        evt.detail.shouldSwap = true;
+        evt.detail.isError = false;
       }
     });
     document.body.addEventListener("htmx:afterSwap", function (evt) {

@@ -7,7 +7,7 @@ from django.views.decorators.http import require_GET, require_POST
 from sandbox.models import Function
 from sandbox.web.fields import ConfigError
 from sandbox.web.forms import clean_config
-from sandbox.web.learners import ensure_learner
+from sandbox.web.learners import TooManyGuests, ensure_learner, too_many_guests_response
 from sandbox.web.status import isolation_status
 
 
@@ -19,7 +19,10 @@ def home(request):
 
 @require_POST
 def function_new(request):
-    user = ensure_learner(request)
+    try:
+        user = ensure_learner(request)
+    except TooManyGuests as exc:
+        return too_many_guests_response(request, exc)
     try:
         cleaned = clean_config({"name": request.POST.get("name", "")}, partial=True)
     except ConfigError:
@@ -30,5 +33,9 @@ def function_new(request):
 
 @require_GET
 def healthz(request):
+    """The level is public (monitoring checks it); what is missing is for staff only."""
     iso = isolation_status()
-    return JsonResponse({"status": "ok", "isolation_level": iso.level, "isolation_missing": iso.missing})
+    body = {"status": "ok", "isolation_level": iso.level}
+    if request.user.is_staff:
+        body["isolation_missing"] = iso.missing
+    return JsonResponse(body)
