@@ -17,6 +17,15 @@ SLOT_COUNT = 16
 SLOT_UID_BASE = 61000 + (os.getpid() % 200) * SLOT_COUNT
 
 
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    """Rate-limit counters live in the cache (sandbox/web/ratelimit.py): no test inherits them."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
 @pytest.fixture(scope="session")
 def isolation():
     return detect(require=os.environ.get("SANDBOX_REQUIRE") or None)
