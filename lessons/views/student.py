@@ -191,7 +191,7 @@ async def begin_step(request, slug, number):
 async def check_step(request, slug, number):
     if request.method != "POST":
         return redirect("lessons:step", slug=slug, number=number)
-    began = not request.user.is_authenticated
+    began = not (await request.auser()).is_authenticated
     if began:
         try:
             step, row = await sync_to_async(_begin_progress)(request, slug, number)
