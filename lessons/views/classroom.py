@@ -33,9 +33,10 @@ class InstructorLogin(auth_views.LoginView):
         if wait is None:
             return super().post(request, *args, **kwargs)
         minutes = max(1, round(wait / 60))
+        unit = "minute" if minutes == 1 else "minutes"
         context = self.get_context_data(
             form=self.get_form_class()(request),
-            locked=f"Too many failed sign-ins. Try again in about {minutes} minute(s).",
+            locked=f"Too many failed sign-ins. Try again in about {minutes} {unit}.",
         )
         response = self.render_to_response(context, status=429)
         response["Retry-After"] = str(wait)

@@ -1,8 +1,9 @@
-"""Fixed-window counters in Django's cache, for the abuse limits of settings.ABUSE.
+"""Counters in Django's cache, for the abuse limits of settings.ABUSE.
 
-With the default cache (LocMemCache) a limit holds per process, which is the whole server in
-embedded mode. With REDIS_URL the cache is Django's RedisCache, whose increments are atomic in
-Redis, so a limit holds across every web and worker process sharing it.
+A window opens with the first event of an identity and lasts `window_s`; at most `limit` events
+are allowed in it. With the default cache (LocMemCache) a limit holds per process, which is the
+whole server in embedded mode. With REDIS_URL the cache is Django's RedisCache, whose increments
+are atomic in Redis, so a limit holds across every web and worker process sharing it.
 """
 
 import hashlib
@@ -16,37 +17,42 @@ from django.core.cache import cache
 class Verdict:
     allowed: bool
     count: int
-    retry_after_s: int  # until the current window ends
+    retry_after_s: int  # until the window ends
 
 
-def _key(name, ident, window_s, now):
+def _keys(name, ident):
     # Hashed: an identity may be a username or an address, never a raw cache key.
     digest = hashlib.sha256(str(ident).encode()).hexdigest()[:32]
-    return f"rl:{name}:{digest}:{int(now // window_s)}"
+    return f"rl:{name}:{digest}:n", f"rl:{name}:{digest}:t"
 
 
-def _retry_after(window_s, now):
-    return max(1, int(window_s - now % window_s + 0.999))
+def _retry_after(opened, window_s, now):
+    return max(1, int(opened + window_s - now + 0.999))
 
 
-def hit(name, ident, limit, window_s, now=None):
-    """Count one event for `ident`; allowed while the window holds at most `limit` of them."""
-    now = time.time() if now is None else now
-    key = _key(name, ident, window_s, now)
-    cache.add(key, 0, timeout=int(window_s) + 1)
+def hit(name, ident, limit, window_s):
+    """Count one event for `ident`; allowed while its window holds at most `limit` of them."""
+    now = time.time()
+    count_key, opened_key = _keys(name, ident)
+    timeout = int(window_s + 0.999)
+    cache.add(opened_key, now, timeout=timeout)
+    cache.add(count_key, 0, timeout=timeout)
     try:
-        count = cache.incr(key)
-    except ValueError:  # the key expired between add and incr
-        cache.set(key, 1, timeout=int(window_s) + 1)
+        count = cache.incr(count_key)
+    except ValueError:  # the window closed between add and incr
+        cache.set(opened_key, now, timeout=timeout)
+        cache.set(count_key, 1, timeout=timeout)
         count = 1
-    return Verdict(count <= limit, count, _retry_after(window_s, now))
+    opened = cache.get(opened_key, now)
+    return Verdict(count <= limit, count, _retry_after(opened, window_s, now))
 
 
-def peek(name, ident, limit, window_s, now=None):
+def peek(name, ident, limit, window_s):
     """The verdict for `ident` without counting anything: refused once `limit` is reached."""
-    now = time.time() if now is None else now
-    count = cache.get(_key(name, ident, window_s, now), 0)
-    return Verdict(count < limit, count, _retry_after(window_s, now))
+    now = time.time()
+    count_key, opened_key = _keys(name, ident)
+    count = cache.get(count_key, 0)
+    return Verdict(count < limit, count, _retry_after(cache.get(opened_key, now), window_s, now))
 
 
 def client_address(request):
