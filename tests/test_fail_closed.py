@@ -54,6 +54,7 @@ def test_the_server_refuses_to_start_on_a_host_that_cannot_isolate_unless_allowe
     refused = _python("import config.asgi", PATH="/nonexistent")
     assert refused.returncode != 0
     assert "SANDBOX_REQUIRE=full but this host gives isolation level rlimits-only" in refused.stderr
+    assert "SANDBOX_ALLOW_WEAK_ISOLATION=true" in refused.stderr
     allowed = _python("import config.asgi", PATH="/nonexistent", SANDBOX_ALLOW_WEAK_ISOLATION="true")
     assert allowed.returncode == 0, allowed.stderr
 

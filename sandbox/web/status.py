@@ -4,10 +4,18 @@ from functools import cache
 
 from django.conf import settings
 
-from sandbox.engine.isolation import detect
+from sandbox.engine.isolation import IsolationUnavailable, detect
 
 
 @cache
 def isolation_status():
     """Raises IsolationUnavailable when SANDBOX_REQUIRE asks for more than the host gives."""
-    return detect(require=settings.SANDBOX["REQUIRE"] or None)
+    try:
+        return detect(require=settings.SANDBOX["REQUIRE"] or None)
+    except IsolationUnavailable as exc:
+        if settings.SANDBOX["ALLOW_WEAK_ISOLATION"]:
+            raise
+        raise IsolationUnavailable(
+            f"{exc}. Fix what is missing; to run with less anyway (never for a class), set "
+            "SANDBOX_ALLOW_WEAK_ISOLATION=true: every page then says what is missing."
+        ) from None
