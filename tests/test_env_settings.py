@@ -3,7 +3,7 @@
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_choice, env_float, env_int, env_list, env_str
+from config.env import env_bool, env_choice, env_float, env_int, env_list, env_origin, env_str
 
 NAME = "COLDSTART_TEST_SETTING"
 
@@ -163,3 +163,29 @@ def test_env_list_uses_a_copy_of_the_default_when_unset(setting):
     value = env_list(NAME, default)
     assert value == ["localhost"]
     assert value is not default
+
+
+@pytest.mark.parametrize(
+    ("raw", "value"),
+    [
+        ("https://fn.example.org", "https://fn.example.org"),
+        ("https://FN.Example.org/", "https://fn.example.org"),
+        ("http://127.0.0.1:8001", "http://127.0.0.1:8001"),
+        ("http://[::1]:8001", "http://[::1]:8001"),
+        ("", ""),
+    ],
+)
+def test_env_origin_accepts_an_origin_and_normalises_it(setting, raw, value):
+    setting(raw)
+    assert env_origin(NAME) == value
+
+
+@pytest.mark.parametrize(
+    "bad",
+    ["fn.example.org", "ftp://fn.example.org", "https://fn.example.org/fn/", "https://u:p@fn.example.org",
+     "https://fn.example.org?x=1", "http://fn.example.org:99999", "https://"],
+)
+def test_env_origin_refuses_anything_but_an_origin(setting, bad):
+    setting(bad)
+    with pytest.raises(ImproperlyConfigured, match=rf"^{NAME}=.*: expected an origin"):
+        env_origin(NAME)
