@@ -41,8 +41,8 @@ TEXT_TYPES = (
 PREFIX = "/fn/"
 # RFC 9110 token characters: a handler's header name must be one, or the response is a 500.
 HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
-# What a handler may not set: the guard (triggers/url_guard.py) sets the first two itself, the
-# third would widen a service worker's scope, the last would clear the app's cookies.
+# What a handler may not set: the guard (triggers/url_guard.py) sets the first itself, the
+# second would widen a service worker's scope, the last would clear the app's cookies.
 HEADERS_NOT_FROM_HANDLERS = {"x-content-type-options", "service-worker-allowed", "clear-site-data"}
 
 
