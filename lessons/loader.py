@@ -7,6 +7,7 @@ it without reading this code. One broken lesson never stops the others from load
 import json
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import yaml
@@ -34,10 +35,19 @@ EVENT_TEMPLATES = {
         bucket, key, body.encode() if isinstance(body, str) else body
     ),
     "sqs_batch": event_builders.sqs_batch,
-    "schedule": event_builders.schedule,
+    "schedule": lambda rule="every-5-minutes", time=None: event_builders.schedule(rule, _utc_time(time)),
 }
+
+
+def _utc_time(text):
+    """A fixed tick time for a schedule event ("2026-03-14T02:00:00Z"), or None for now."""
+    return None if text is None else datetime.strptime(str(text), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
 TEMPLATE_KEY = "$template"
-STEP_YAML_KEYS = {"function", "solution_function", "event", "events", "run", "check", "hint", "handler"}
+STEP_YAML_KEYS = {
+    "function", "solution_function", "event", "events", "hidden_events", "run", "check", "hint", "hints",
+    "handler",
+}  # fmt: skip
+HINT_STAGES = 3  # a nudge, the concept, then the code
 
 
 class LessonError(Exception):
@@ -66,7 +76,9 @@ class StepData:
     events: list = field(default_factory=list)
     run: dict = field(default_factory=dict)
     checks: list = field(default_factory=list)
-    hint: str = ""
+    hints: list = field(default_factory=list)  # a nudge, the concept, the code (staged)
+    hidden_events: list = field(default_factory=list)  # sent by Check, never shown
+    cheats: dict = field(default_factory=dict)  # {file name: code} that must fail the check
 
 
 @dataclass
@@ -252,17 +264,21 @@ def read_step(step_dir, number, title, body_md):
     )
     events = _events(data, step_dir, yaml_path, lines)
     run = _run(data.get("run") or {}, yaml_path, lines)
+    hidden = data.get("hidden_events", [])
+    if not isinstance(hidden, list):
+        raise LessonError(yaml_path, _line(lines, "hidden_events"), "'hidden_events' must be a list")
+    hidden_events = [
+        _event(item, step_dir, yaml_path, _line(lines, "hidden_events", i)) for i, item in enumerate(hidden)
+    ]
     checks = data.get("check")
     if not isinstance(checks, list) or not checks:
         raise LessonError(yaml_path, _line(lines, "check"), "'check' must be a non-empty list of checks")
     for index, spec in enumerate(checks):
         try:
-            validate_check(spec, run)
+            validate_check(spec, run, len(events) + len(hidden_events))
         except CheckSpecError as exc:
             raise LessonError(yaml_path, _line(lines, "check", index), f"check {index + 1}: {exc}") from None
-    hint = data.get("hint", "")
-    if not isinstance(hint, str):
-        raise LessonError(yaml_path, _line(lines, "hint"), "'hint' must be text")
+    hints = _hints(data, yaml_path, lines)
     return StepData(
         number=number,
         title=title,
@@ -275,8 +291,32 @@ def read_step(step_dir, number, title, body_md):
         events=events,
         run=run,
         checks=checks,
-        hint=hint.strip(),
+        hints=hints,
+        hidden_events=hidden_events,
+        cheats=_cheats(step_dir),
     )
+
+
+def _hints(data, path, lines):
+    """`hints: [nudge, concept, code]` (1 to 3 stages), or the older single `hint`."""
+    if "hint" in data and "hints" in data:
+        raise LessonError(path, _line(lines, "hints"), "use either 'hint' or 'hints', not both")
+    raw = data.get("hints", [data["hint"]] if "hint" in data else [])
+    texts = isinstance(raw, list) and all(isinstance(h, str) and h.strip() for h in raw)
+    if not texts or len(raw) > HINT_STAGES:
+        raise LessonError(
+            path, _line(lines, "hints" if "hints" in data else "hint"),
+            "'hints' is a list of up to 3 texts: a nudge, the concept, then the code",
+        )  # fmt: skip
+    return [h.strip() for h in raw]
+
+
+def _cheats(step_dir):
+    """steps/N/cheats/*.py: handlers that only imitate the visible example; each must fail."""
+    folder = step_dir / "cheats"
+    if not folder.is_dir():
+        return {}
+    return {path.name: _python(path) for path in sorted(folder.glob("*.py"))}
 
 
 def _function_config(value, path, lines, key):
@@ -428,7 +468,8 @@ def save_lesson(data):
             "events": step.events,
             "run": step.run,
             "checks": step.checks,
-            "hint": step.hint,
+            "hints": step.hints,
+            "hidden_events": step.hidden_events,
         }
         existing = Step.objects.filter(lesson=lesson, number=step.number).first()
         if existing is None:

@@ -43,9 +43,17 @@ class Step(models.Model):
     function_config = models.JSONField(default=dict)
     solution_config = models.JSONField(default=dict)
     events = models.JSONField(default=list)  # the events the check sends, in order
+    hidden_events = models.JSONField(default=list, blank=True)  # sent after them, never shown
     run = models.JSONField(default=dict)
     checks = models.JSONField(default=list)
-    hint = models.TextField(blank=True)
+    hints = models.JSONField(default=list, blank=True)  # a nudge, the concept, the code
+
+    def hint_after(self, failures):
+        """The hint for a learner who failed `failures` times: one stage further each time, the
+        last (the code) only from the third failure on."""
+        if not self.hints or failures < 1:
+            return ""
+        return self.hints[min(failures, len(self.hints)) - 1]
 
     class Meta:
         ordering = ["lesson", "number"]

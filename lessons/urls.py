@@ -13,6 +13,7 @@ urlpatterns = [
     path("lessons/<slug:slug>/<int:number>/check", student.check_step, name="check"),
     path("lessons/<slug:slug>/<int:number>/concurrency", student.step_concurrency, name="concurrency"),
     path("lessons/<slug:slug>/<int:number>/reset", student.step_reset, name="reset"),
+    path("lessons/<slug:slug>/<int:number>/hint", student.step_hint, name="hint"),
     path("instructor/login", classroom.InstructorLogin.as_view(), name="instructor_login"),
     path("instructor/", classroom.instructor_home, name="instructor"),
     path("instructor/classrooms/<str:code>/", classroom.dashboard, name="dashboard"),

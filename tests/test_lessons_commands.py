@@ -48,6 +48,15 @@ def test_a_lesson_whose_solution_is_wrong_fails_check_lessons_and_says_why(db_fi
     )
 
 
+def test_a_cheat_that_passes_a_shape_only_check_fails_check_lessons_and_one_that_fails_is_fine(db_file):
+    done = manage("check_lessons", "--root", str(FIXTURES / "cheats"), db=db_file)
+    out = done.stdout + done.stderr
+    assert done.returncode == 1, out
+    assert "FAIL  cheat-checks step 1 cheat hardcoded.py: passes the check" in out
+    assert "ok    cheat-checks step 2 cheat hardcoded.py fails as it should" in out
+    assert "ok    cheat-checks step 2 solution\n" in out
+
+
 def test_each_check_kind_passes_on_a_good_invocation_and_fails_on_a_bad_one_with_its_own_message(db_file):
     done = manage("check_lessons", "--root", str(FIXTURES / "semantics"), db=db_file)
     out = done.stdout + done.stderr

@@ -127,7 +127,7 @@ def test_sync_is_idempotent_and_picks_up_edits(root):
     hint.write_text(hint.read_text().replace("Use event['name'].", "Read event['name']."))
     _, changed, _ = loader.sync(root)
     assert changed == 1
-    assert Step.objects.get(lesson__slug="good").hint == "Read event['name']."
+    assert Step.objects.get(lesson__slug="good").hints == ["Read event['name']."]
 
 
 def test_lesson_markdown_is_sanitised_no_script_reaches_the_page():

@@ -1,5 +1,7 @@
 """The learner's pages: the lesson list, a step with its playground, Check, and joining a classroom."""
 
+import json
+
 from asgiref.sync import sync_to_async
 from django.contrib import messages
 from django.http import Http404
@@ -8,6 +10,8 @@ from django.utils import timezone
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_POST
 
+from lessons.events import fill
+from lessons.loader import resolve_event
 from lessons.models import Classroom, Lesson, Membership, Step, StepProgress
 from lessons.permissions import is_instructor
 from lessons.progress import (
@@ -130,7 +134,11 @@ def embedded_playground(request, slug, number):
     from sandbox.web.page_context import playground_context
 
     step, row = _own_progress(request, slug, number)
-    return render(request, "sandbox/function.html", playground_context(request, row.function))
+    context = playground_context(request, row.function)
+    if step.events:
+        # The step's own example event, so Invoke sends what the lesson text talks about.
+        context["event_json"] = json.dumps(fill(resolve_event(step.events[0])), indent=2)
+    return render(request, "sandbox/function.html", context)
 
 
 async def check_step(request, slug, number):
@@ -147,19 +155,36 @@ async def check_step(request, slug, number):
             error = str(exc)
     outcome = None
     if error is None:
-        outcome, _ = await run_step(function, step.events, step.run, step.checks)
+        outcome, _ = await run_step(function, step.events, step.run, step.checks, step.hidden_events)
     row = await sync_to_async(_record)(row, outcome, error)
+    failures = await sync_to_async(_failures)(row)
     context = {
         "step": step,
         "lesson": step.lesson,
         "row": row,
         "outcome": outcome,
         "error": error,
+        "hint": step.hint_after(failures),
+        "more_hints": failures < len(step.hints),
         "next_step": await sync_to_async(lambda: step.lesson.steps.filter(number=step.number + 1).first())(),
     }
     if request.headers.get("HX-Request"):
         return await sync_to_async(render)(request, "lessons/fragments/check_result.html", context)
     return redirect("lessons:step", slug=slug, number=number)
+
+
+def _failures(row):
+    """How many Checks of this step failed for this learner (staged hints follow it)."""
+    return 0 if row.passed_at else row.attempts
+
+
+@require_POST
+def step_hint(request, slug, number):
+    """The whole hint, code included, when the learner asks for it."""
+    step, _ = _own_progress(request, slug, number)
+    hint = step.hints[-1] if step.hints else ""
+    context = {"step": step, "lesson": step.lesson, "hint": hint, "last": True}
+    return render(request, "lessons/fragments/hint.html", context)
 
 
 def _record(row, outcome, error):

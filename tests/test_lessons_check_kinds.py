@@ -1,0 +1,63 @@
+"""Check semantics that keep a copying student from passing: values taken from each
+invocation's own event, the handler's own output apart from platform lines, memory from the
+record, throttles of the check's own batch only, and staged hints."""
+
+import json
+from types import SimpleNamespace
+
+from lessons.checks import evaluate, fill_event, handler_output
+from lessons.models import Step
+
+REPORT = "REPORT RequestId: 1\tDuration: 1.00 ms\tMemory Size: 256 MB\tMax Memory Used: 9 MB"
+
+
+def invocation(event=None, result=None, logs="", status="ok", **fields):
+    defaults = {
+        "cold": False, "init_duration_ms": None, "memory_size_mb": 128, "max_memory_used_mb": 9,
+        "duration_ms": 1.0, "gb_seconds": 0.0, "error": None, "provisioned": False, "function_id": None,
+    }  # fmt: skip
+    defaults.update(fields)
+    return SimpleNamespace(event=json.dumps(event or {}), result=result, logs=logs, status=status, **defaults)
+
+
+def test_a_check_value_can_name_the_invocations_own_event():
+    checks = [{"body_contains": "Hello, {event.name}!"}]
+    ada = invocation({"name": "Ada"}, {"statusCode": 200, "body": "Hello, Ada!"})
+    grace = invocation({"name": "Grace"}, {"statusCode": 200, "body": "Hello, Ada!"})
+    assert evaluate(checks, [ada]).passed
+    outcome = evaluate(checks, [ada, grace])
+    assert not outcome.passed and "without 'Hello, Grace!'" in outcome.summary
+
+
+def test_json_path_compares_with_a_typed_value_from_the_event():
+    checks = [{"json_path": {"path": "total", "equals": "{event.amount}"}}]
+    assert evaluate(checks, [invocation({"amount": 12.5}, {"total": 12.5})]).passed
+    assert not evaluate(checks, [invocation({"amount": 12.5}, {"total": "12.5"})]).passed
+
+
+def test_fill_event_keeps_text_and_replaces_references():
+    assert fill_event("id-{event.order.id}", {"order": {"id": 7}}) == "id-7"
+    assert fill_event("{event.items}", {"items": [1, 2]}) == [1, 2]
+    assert fill_event("no reference", {}) == "no reference"
+
+
+def test_output_matches_ignores_platform_lines_a_print_cannot_fake_memory():
+    logs = "START RequestId: 1 Version: $LATEST\nMemory Size: 256 MB\nEND RequestId: 1\n" + REPORT
+    assert "Memory Size: 256 MB" in handler_output(logs) and "REPORT" not in handler_output(logs)
+    printed = invocation(logs="START RequestId: 1 Version: $LATEST\nREPORT RequestId: 9\tMemory Size: 256 MB")
+    assert not evaluate([{"output_matches": "REPORT RequestId"}], [printed]).passed
+    assert not evaluate([{"memory_size": 256}], [printed]).passed
+    assert evaluate([{"memory_size": 256}], [invocation(memory_size_mb=256)]).passed
+
+
+def test_throttles_count_only_the_checks_own_batch():
+    ran = [invocation(), invocation()]
+    assert not evaluate([{"throttles_at_least": 1}], ran).passed
+    assert evaluate([{"throttles_at_least": 1}], [*ran, invocation(status="throttled")]).passed
+
+
+def test_hints_come_in_stages_and_the_code_only_from_the_third_failure():
+    step = Step(hints=["a nudge", "the concept", "the code"])
+    assert [step.hint_after(n) for n in range(5)] == ["", "a nudge", "the concept", "the code", "the code"]
+    assert Step(hints=["only one"]).hint_after(3) == "only one"
+    assert Step(hints=[]).hint_after(2) == ""
