@@ -7,8 +7,8 @@ failure text). `evaluate` is pure: it reads saved Invocation rows and never runs
 Checks judge the work, not its shape: a text value may name the invocation's own event, e.g.
 `body_contains: "Hello, {event.name}!"` (and `{request_id}`, the invocation's own). The events
 vary from run to run (placeholders, see lessons/events.py) and a step's hidden events are never
-shown to the learner, so returning what the lesson text shows does not pass. `output_matches` looks only at what the handler
-wrote, never at the platform's START/END/REPORT lines.
+shown to the learner, so returning what the lesson text shows does not pass. `output_matches`
+looks only at what the handler wrote, never at the platform's START/END/REPORT lines.
 """
 
 import json
