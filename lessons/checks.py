@@ -16,6 +16,8 @@ import math
 import re
 from dataclasses import dataclass, field
 
+from lessons import expected
+
 PER_INVOCATION = {
     "status",
     "status_code",
@@ -34,7 +36,7 @@ PER_INVOCATION = {
     "memory_size",
     "provisioned",
 }
-BATCH = {"gb_seconds_under", "throttles_at_least"}
+BATCH = {"gb_seconds_under", "throttles_at_least", "ran_at_least"}
 EVENT_REFERENCE = re.compile(r"\{event((?:\.[A-Za-z0-9_-]+)*)\}")
 # Lines the platform writes around the handler's output (a learner's print cannot pass for one).
 PLATFORM_LINE = re.compile(
@@ -82,6 +84,7 @@ def validate_check(spec, run, events=1):
         "provisioned": bool,
         "gb_seconds_under": (int, float),
         "throttles_at_least": int,
+        "ran_at_least": int,
         "partial_batch_failures": list,
         "memory_size": int,
     }
@@ -94,6 +97,11 @@ def validate_check(spec, run, events=1):
         raise CheckSpecError("'init_duration' is 'present' or 'absent'")
     if kind == "json_path" and (not isinstance(value, dict) or "path" not in value or "equals" not in value):
         raise CheckSpecError("'json_path' needs {path: body.x, equals: value} (and optional 'tolerance')")
+    if kind == "json_path" and isinstance(value["equals"], dict) and "computed" in value["equals"]:
+        name = value["equals"]["computed"]
+        if name not in expected.REGISTRY:
+            known = ", ".join(sorted(expected.REGISTRY))
+            raise CheckSpecError(f"unknown computed value '{name}' (known: {known})")
     if kind in ("log_matches", "log_absent", "output_matches", "output_absent"):
         if not isinstance(value, str):
             raise CheckSpecError(f"'{kind}' needs a regular expression")
@@ -240,10 +248,17 @@ def _check_one(kind, value, spec, n, total, inv):
             return f"{who} returned a body without {value!r}. It was: {_short(body)}"
     elif kind == "json_path":
         path = value["path"]
+        event = _event_of(inv)
         try:
-            want = fill_event(value["equals"], _event_of(inv))
+            want = value["equals"]
+            if isinstance(want, dict) and "computed" in want:
+                want = expected.compute(want, lambda v: fill_event(v, event))
+            else:
+                want = fill_event(want, event)
         except KeyError as exc:
             return f"The check refers to event.{exc.args[0]}, which {who.lower()}'s event does not have."
+        except (TypeError, ValueError) as exc:
+            return f"The check could not work out the expected answer for {who.lower()}'s event: {exc}."
         try:
             got = json_get(inv.result, path)
         except KeyError as exc:
@@ -333,6 +348,13 @@ def evaluate(checks, invocations):
             used = sum(i.gb_seconds for i in invocations)
             if used >= value:
                 problem = f"The batch billed {used:.6f} GB-s; this step's budget is under {value} GB-s."
+        elif kind == "ran_at_least":
+            ran = sum(1 for i in invocations if i.status == "ok")
+            if ran < value:
+                problem = (
+                    f"Only {ran} of the {total} requests ran. This step expects at least {value} to run "
+                    "(a function that throttles everything serves no one)."
+                )
         elif kind == "throttles_at_least":
             # Only this check's own batch counts: throttles of an earlier load test prove nothing.
             seen = sum(1 for i in invocations if i.status == "throttled")

@@ -5,7 +5,10 @@ record, throttles of the check's own batch only, and staged hints."""
 import json
 from types import SimpleNamespace
 
-from lessons.checks import evaluate, fill_event, handler_output
+import pytest
+
+from lessons.checks import CheckSpecError, evaluate, fill_event, handler_output, validate_check
+from lessons.expected import sha256_rounds
 from lessons.models import Step
 
 REPORT = "REPORT RequestId: 1\tDuration: 1.00 ms\tMemory Size: 256 MB\tMax Memory Used: 9 MB"
@@ -61,3 +64,26 @@ def test_hints_come_in_stages_and_the_code_only_from_the_third_failure():
     assert [step.hint_after(n) for n in range(5)] == ["", "a nudge", "the concept", "the code", "the code"]
     assert Step(hints=["only one"]).hint_after(3) == "only one"
     assert Step(hints=[]).hint_after(2) == ""
+
+
+def test_a_function_that_throttles_everything_does_not_pass_a_throttle_step():
+    throttled = [invocation(status="throttled") for _ in range(4)]
+    checks = [{"throttles_at_least": 1}, {"ran_at_least": 1}]
+    outcome = evaluate(checks, throttled)
+    assert not outcome.passed and "Only 0 of the 4 requests ran" in outcome.summary
+    assert evaluate(checks, [invocation(), *throttled[:3]]).passed
+
+
+def test_a_computed_expectation_follows_the_invocations_own_event():
+    computed = {"computed": "sha256_rounds", "args": {"rounds": "{event.n}"}}
+    check = {"json_path": {"path": "digest", "equals": computed}}
+    right = invocation({"n": 1000}, {"digest": sha256_rounds(1000)})
+    lazy = invocation({"n": 1000}, {"digest": sha256_rounds(100)})
+    assert evaluate([check], [right]).passed
+    outcome = evaluate([check], [lazy])
+    assert not outcome.passed and sha256_rounds(1000) in outcome.summary
+
+
+def test_a_lesson_file_cannot_name_a_function_outside_the_registry():
+    with pytest.raises(CheckSpecError, match="unknown computed value 'eval'"):
+        validate_check({"json_path": {"path": "x", "equals": {"computed": "eval", "args": {}}}}, {})
