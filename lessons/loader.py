@@ -18,6 +18,7 @@ from django.utils import timezone
 from sandbox.engine.rules import events as event_builders
 
 from .checks import CHECK_KINDS, CheckSpecError, validate_check
+from .predictions import MEASURES
 
 CONTENT_DIR = Path(settings.BASE_DIR) / "lessons" / "content"
 FRONT_KEYS = {"title": str, "order": int, "summary": str, "concepts": list, "minutes": int}
@@ -45,7 +46,7 @@ def _utc_time(text):
 TEMPLATE_KEY = "$template"
 STEP_YAML_KEYS = {
     "function", "solution_function", "event", "events", "hidden_events", "run", "check", "hint", "hints",
-    "handler",
+    "handler", "predict",
 }  # fmt: skip
 HINT_STAGES = 3  # a nudge, the concept, then the code
 
@@ -79,6 +80,7 @@ class StepData:
     hints: list = field(default_factory=list)  # a nudge, the concept, the code (staged)
     hidden_events: list = field(default_factory=list)  # sent by Check, never shown
     cheats: dict = field(default_factory=dict)  # {file name: code} that must fail the check
+    predict: dict = field(default_factory=dict)  # {question, measure, choices?, explain?}
 
 
 @dataclass
@@ -294,7 +296,29 @@ def read_step(step_dir, number, title, body_md):
         hints=hints,
         hidden_events=hidden_events,
         cheats=_cheats(step_dir),
+        predict=_predict(data.get("predict"), yaml_path, lines),
     )
+
+
+def _predict(value, path, lines):
+    """`predict: {question: ..., measure: cold|warm|throttled|ran|provisioned, choices: [...]}`."""
+    if value is None:
+        return {}
+    line = _line(lines, "predict")
+    if not isinstance(value, dict) or not isinstance(value.get("question"), str):
+        raise LessonError(path, line, "'predict' needs a 'question' (text) and a 'measure'")
+    if value.get("measure") not in MEASURES:
+        raise LessonError(path, line, f"'predict.measure' must be one of {', '.join(MEASURES)}")
+    unknown = set(value) - {"question", "measure", "choices", "explain"}
+    if unknown:
+        raise LessonError(path, line, f"unknown predict key '{sorted(unknown)[0]}'")
+    choices = value.get("choices", [])
+    whole = isinstance(choices, list) and all(isinstance(c, int) and not isinstance(c, bool) for c in choices)
+    if not whole:
+        raise LessonError(path, line, "'predict.choices' must be a list of whole numbers")
+    if not isinstance(value.get("explain", ""), str):
+        raise LessonError(path, line, "'predict.explain' must be text")
+    return dict(value)
 
 
 def _hints(data, path, lines):
@@ -470,6 +494,7 @@ def save_lesson(data):
             "checks": step.checks,
             "hints": step.hints,
             "hidden_events": step.hidden_events,
+            "predict": step.predict,
         }
         existing = Step.objects.filter(lesson=lesson, number=step.number).first()
         if existing is None:

@@ -47,6 +47,7 @@ class Step(models.Model):
     run = models.JSONField(default=dict)
     checks = models.JSONField(default=list)
     hints = models.JSONField(default=list, blank=True)  # a nudge, the concept, the code
+    predict = models.JSONField(default=dict, blank=True)  # {question, measure, choices?, explain?}
 
     def hint_after(self, failures):
         """The hint for a learner who failed `failures` times: one stage further each time, the
@@ -106,9 +107,18 @@ class StepProgress(models.Model):
     last_attempt = models.DateTimeField(null=True, blank=True)
     passed_at = models.DateTimeField(null=True, blank=True)
     last_message = models.TextField(blank=True)
+    prediction = models.IntegerField(null=True, blank=True)  # asked before the first Check
+    measured = models.IntegerField(null=True, blank=True)  # what the first Check after it saw
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "step"], name="one_progress_per_step")]
+
+    @property
+    def predicted_right(self):
+        """True/False once a prediction has been measured, else None."""
+        if self.prediction is None or self.measured is None:
+            return None
+        return self.prediction == self.measured
 
     def __str__(self):
         return f"{self.user} on {self.step}"

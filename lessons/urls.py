@@ -14,6 +14,7 @@ urlpatterns = [
     path("lessons/<slug:slug>/<int:number>/concurrency", student.step_concurrency, name="concurrency"),
     path("lessons/<slug:slug>/<int:number>/reset", student.step_reset, name="reset"),
     path("lessons/<slug:slug>/<int:number>/hint", student.step_hint, name="hint"),
+    path("lessons/<slug:slug>/<int:number>/predict", student.step_predict, name="predict"),
     path("instructor/login", classroom.InstructorLogin.as_view(), name="instructor_login"),
     path("instructor/", classroom.instructor_home, name="instructor"),
     path("instructor/classrooms/<str:code>/", classroom.dashboard, name="dashboard"),

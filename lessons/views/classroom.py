@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from lessons import loader
-from lessons.dashboard import minute_bars, progress_grid, stuck_count
+from lessons.dashboard import minute_bars, prediction_counts, progress_grid, stuck_count
 from lessons.models import Classroom, Lesson, StepProgress
 from lessons.permissions import instructor_required
 from lessons.qr import qr_svg
@@ -109,6 +109,7 @@ def _dashboard_context(classroom):
         "gb_seconds": totals["gb"] or 0.0,
         "invocations_last_minute": bars[-1]["n"],
         "stuck": stuck_count(grid),
+        "predictions": prediction_counts(grid),
         "updated": now,
     }
 

@@ -14,6 +14,7 @@ from lessons.events import fill
 from lessons.loader import resolve_event
 from lessons.models import Classroom, Lesson, Membership, Step, StepProgress
 from lessons.permissions import is_instructor
+from lessons.predictions import describe, measure
 from lessons.progress import (
     current_membership,
     first_open_step,
@@ -153,10 +154,18 @@ async def check_step(request, slug, number):
             function = await sync_to_async(apply_config)(function, fields)
         except ConfigError as exc:
             error = str(exc)
-    outcome = None
+    if step.predict and row.prediction is None:
+        context = {"step": step, "lesson": step.lesson, "row": row, "ask_first": True}
+        response = await sync_to_async(render)(request, "lessons/fragments/predict.html", context)
+        response["HX-Retarget"] = "#predict-box"  # the answer goes to the prediction box
+        response["HX-Reswap"] = "outerHTML"
+        return response
+    outcome = invocations = None
     if error is None:
-        outcome, _ = await run_step(function, step.events, step.run, step.checks, step.hidden_events)
-    row = await sync_to_async(_record)(row, outcome, error)
+        outcome, invocations = await run_step(
+            function, step.events, step.run, step.checks, step.hidden_events
+        )
+    row = await sync_to_async(_record)(row, outcome, error, step, invocations)
     failures = await sync_to_async(_failures)(row)
     context = {
         "step": step,
@@ -165,6 +174,7 @@ async def check_step(request, slug, number):
         "outcome": outcome,
         "error": error,
         "hint": step.hint_after(failures),
+        "measure_label": describe(step.predict["measure"]) if step.predict else "",
         "more_hints": failures < len(step.hints),
         "next_step": await sync_to_async(lambda: step.lesson.steps.filter(number=step.number + 1).first())(),
     }
@@ -179,6 +189,31 @@ def _failures(row):
 
 
 @require_POST
+def step_predict(request, slug, number):
+    """Record the learner's prediction, once, before their first Check of the step."""
+    step, row = _own_progress(request, slug, number)
+    if not step.predict:
+        raise Http404("This step asks for no prediction")
+    error = ""
+    if row.prediction is None:
+        try:
+            value = int(request.POST.get("prediction", ""))
+        except ValueError:
+            error = "Enter a whole number."
+        else:
+            choices = step.predict.get("choices")
+            if choices and value not in choices:
+                error = "Pick one of the choices."
+            elif not 0 <= value <= 1000:
+                error = "Enter a number from 0 to 1000."
+            else:
+                row.prediction = value
+                row.save(update_fields=["prediction"])
+    context = {"step": step, "lesson": step.lesson, "row": row, "error": error}
+    return render(request, "lessons/fragments/predict.html", context)
+
+
+@require_POST
 def step_hint(request, slug, number):
     """The whole hint, code included, when the learner asks for it."""
     step, _ = _own_progress(request, slug, number)
@@ -187,8 +222,10 @@ def step_hint(request, slug, number):
     return render(request, "lessons/fragments/hint.html", context)
 
 
-def _record(row, outcome, error):
+def _record(row, outcome, error, step=None, invocations=None):
     now = timezone.now()
+    if step is not None and step.predict and invocations and row.measured is None:
+        row.measured = measure(step.predict["measure"], invocations)
     row.attempts += 1
     row.last_attempt = now
     row.membership = current_membership(row.user)

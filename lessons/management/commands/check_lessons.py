@@ -27,6 +27,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("paths", nargs="*", help="lesson directories (default: all of lessons/content)")
         parser.add_argument("--root", help="a directory of lesson directories")
+        parser.add_argument(
+            "--generated",
+            action="store_true",
+            help="also run trivial cheats made from the lesson text (as the authoring preview does)",
+        )
 
     def handle(self, *args, **options):
         call_command("migrate", interactive=False, verbosity=0)
@@ -43,7 +48,7 @@ class Command(BaseCommand):
             except LessonError as exc:
                 problems.append(f"error: {exc}")
         started = time.monotonic()
-        results = asyncio.run(check_all(lessons))
+        results = asyncio.run(check_all(lessons, options["generated"]))
         for line in problems:
             sys.stderr.write(line + "\n")
         failed = len(problems)
@@ -58,7 +63,7 @@ class Command(BaseCommand):
             sys.exit(1)
 
 
-async def check_all(lessons):
+async def check_all(lessons, generated=False):
     from sandbox import worker
 
     semaphore = asyncio.Semaphore(PARALLEL)
@@ -69,7 +74,8 @@ async def check_all(lessons):
             return await check_step(owner, lesson, step, candidate)
 
     try:
-        runs = [(lesson, step, c) for lesson in lessons for step in lesson.steps for c in candidates(step)]
+        steps = [(lesson, step) for lesson in lessons for step in lesson.steps]
+        runs = [(lesson, step, c) for lesson, step in steps for c in candidates(step, generated)]
         # Steps that measure speed or cost run alone afterwards: on a small host, parallel
         # runs would steal each other's CPU and turn a correct solution into a slow one.
         timed = [r for r in runs if _timing_sensitive(r[1])]
