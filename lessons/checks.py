@@ -1,7 +1,7 @@
 """Declarative step checks, run on real invocations of the learner's function.
 
 A check is a YAML mapping with one kind key, e.g. `- status_code: 200`, plus optional
-`invocation` (1, 2, ..., "last" or "all"; default "all") and `message` (the author's own
+`invocation` (1, 2, ..., "last", "all" or "any"; default "all") and `message` (the author's own
 failure text). `evaluate` is pure: it reads saved Invocation rows and never runs code.
 
 Checks judge the work, not its shape: a text value may name the invocation's own event, e.g.
@@ -29,6 +29,7 @@ PER_INVOCATION = {
     "duration_under",
     "error_type",
     "partial_batch_failures",
+    "failures_reported",
     "log_matches",
     "log_absent",
     "output_matches",
@@ -36,7 +37,7 @@ PER_INVOCATION = {
     "memory_size",
     "provisioned",
 }
-BATCH = {"gb_seconds_under", "throttles_at_least", "ran_at_least"}
+BATCH = {"gb_seconds_under", "throttles_at_least", "ran_at_least", "invocations", "invocations_at_least"}
 EVENT_REFERENCE = re.compile(r"\{event((?:\.[A-Za-z0-9_-]+)*)\}")
 # Lines the platform writes around the handler's output (a learner's print cannot pass for one).
 PLATFORM_LINE = re.compile(
@@ -69,8 +70,8 @@ def validate_check(spec, run, events=1):
     # A sequential run sends every event at least once (lessons/runner.py).
     count = max(run.get("times", 1), run.get("concurrent", 1), events if run.get("concurrent", 1) == 1 else 1)
     which = spec.get("invocation", "all")
-    if which not in ("all", "last") and not (isinstance(which, int) and 1 <= which <= count):
-        raise CheckSpecError(f"'invocation' must be 'all', 'last' or 1..{count}")
+    if which not in ("all", "any", "last") and not (isinstance(which, int) and 1 <= which <= count):
+        raise CheckSpecError(f"'invocation' must be 'all', 'any', 'last' or 1..{count}")
     if "message" in spec and not isinstance(spec["message"], str):
         raise CheckSpecError("'message' must be text")
     expect = {
@@ -85,6 +86,9 @@ def validate_check(spec, run, events=1):
         "gb_seconds_under": (int, float),
         "throttles_at_least": int,
         "ran_at_least": int,
+        "invocations": int,
+        "invocations_at_least": int,
+        "failures_reported": int,
         "partial_batch_failures": list,
         "memory_size": int,
     }
@@ -121,7 +125,7 @@ class Outcome:
 def _pick(spec, invocations):
     ran = invocations
     which = spec.get("invocation", "all")
-    if which == "all":
+    if which in ("all", "any"):
         return list(enumerate(ran, 1))
     if which == "last":
         return [(len(ran), ran[-1])] if ran else []
@@ -225,7 +229,9 @@ def _check_one(kind, value, spec, n, total, inv):
             value = fill_event(value, _event_of(inv))
         except KeyError as exc:
             return f"The check refers to event.{exc.args[0]}, which {who.lower()}'s event does not have."
-    needs_result = kind in ("status_code", "body_contains", "json_path", "partial_batch_failures")
+    needs_result = kind in (
+        "status_code", "body_contains", "json_path", "partial_batch_failures", "failures_reported"
+    )  # fmt: skip
     if needs_result and (problem := _errored(inv)):
         return f"{who} {problem}, so there was no response to look at. The Logs pane shows what happened."
     if kind == "status":
@@ -319,6 +325,11 @@ def _check_one(kind, value, spec, n, total, inv):
         match = re.search(value, inv.logs or "", re.MULTILINE)
         if match:
             return f"{who}'s logs contain {match.group(0)!r}, which this step expects not to see."
+    elif kind == "failures_reported":
+        items = (inv.result if isinstance(inv.result, dict) else {}).get("batchItemFailures")
+        got = len(items) if isinstance(items, list) else 0
+        if got != value:
+            return f"{who} reported {got} failed message(s) in batchItemFailures; this step expects {value}."
     elif kind == "output_matches":
         if not re.search(value, handler_output(inv.logs), re.MULTILINE):
             return f"{who}'s own output (what your code printed or logged) has no line matching /{value}/."
@@ -348,6 +359,13 @@ def evaluate(checks, invocations):
             used = sum(i.gb_seconds for i in invocations)
             if used >= value:
                 problem = f"The batch billed {used:.6f} GB-s; this step's budget is under {value} GB-s."
+        elif kind == "invocations":
+            if total != value:
+                times = f"{total} time{'s' if total != 1 else ''}"
+                problem = f"The function was invoked {times}; this step expects {value}."
+        elif kind == "invocations_at_least":
+            if total < value:
+                problem = f"The function was invoked {total} time(s); this step expects at least {value}."
         elif kind == "ran_at_least":
             ran = sum(1 for i in invocations if i.status == "ok")
             if ran < value:
@@ -369,8 +387,11 @@ def evaluate(checks, invocations):
                 problem = "There was no invocation to look at."
             for n, inv in picked:
                 problem = _check_one(kind, value, spec, n, total, inv)
-                if problem:
+                # "any": one invocation that holds is enough (a trigger's order is not fixed).
+                if (problem is None) == (spec.get("invocation") == "any"):
                     break
+            if problem and spec.get("invocation") == "any" and total > 1:
+                problem = f"None of the {total} invocations passed. The last one: {problem}"
         if problem:
             failures.append(f"{spec['message']}\n{problem}" if spec.get("message") else problem)
     summary = "All checks pass." if not failures else failures[0]

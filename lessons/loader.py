@@ -370,12 +370,18 @@ def _function_config(value, path, lines, key):
 
 def _run(value, path, lines):
     if not isinstance(value, dict):
-        raise LessonError(path, _line(lines, "run"), "'run' must be a mapping (times, concurrent, fresh)")
+        raise LessonError(
+            path, _line(lines, "run"), "'run' must be a mapping (times, concurrent, fresh, via)"
+        )
     out = {"times": 1, "concurrent": 1, "fresh": True}
     for name, raw in value.items():
         if name == "fresh":
             if not isinstance(raw, bool):
                 raise LessonError(path, _line(lines, "run", name), "'fresh' must be true or false")
+            out[name] = raw
+        elif name == "via":
+            if raw not in ("bucket", "queue", "async"):
+                raise LessonError(path, _line(lines, "run", name), "'via' is bucket, queue or async")
             out[name] = raw
         elif name in RUN_KEYS:
             low, high = RUN_KEYS[name]
@@ -386,7 +392,9 @@ def _run(value, path, lines):
             out[name] = raw
         else:
             raise LessonError(
-                path, _line(lines, "run", name), f"unknown run setting '{name}' (times, concurrent, fresh)"
+                path,
+                _line(lines, "run", name),
+                f"unknown run setting '{name}' (times, concurrent, fresh, via)",
             )
     if out["times"] > 1 and out["concurrent"] > 1:
         raise LessonError(

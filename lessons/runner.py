@@ -8,10 +8,12 @@ from django.utils import timezone
 
 from sandbox.models import EnvironmentRecord, Function
 from sandbox.worker import configure_function, reset_environments, start_invocation, wait_until_finished
+from triggers.asyncinvoke import retry_delays
 
 from .checks import evaluate
 from .events import fill
 from .loader import resolve_event
+from .trigger_runs import run_via
 
 TRIGGER = "lesson-check"
 
@@ -72,6 +74,12 @@ async def run_step(function, events, run, checks, hidden_events=()):
     elif run.get("fresh", True):
         await reset_environments(function)
     events = [fill(resolve_event(e)) for e in [*events, *hidden_events]] or [{}]
+    if run.get("via"):
+        # Through the real event source (S3 notification, SQS poller, async retries): allow the
+        # retries' delays on top of the function's own time.
+        timeout = function.timeout_s * 4 + sum(retry_delays()) + 30
+        invocations = await run_via(function, run["via"], events, timeout)
+        return evaluate(checks, invocations), invocations
     concurrent = run.get("concurrent", 1)
     if concurrent > 1:
         invocations = await asyncio.gather(

@@ -87,3 +87,18 @@ def test_a_computed_expectation_follows_the_invocations_own_event():
 def test_a_lesson_file_cannot_name_a_function_outside_the_registry():
     with pytest.raises(CheckSpecError, match="unknown computed value 'eval'"):
         validate_check({"json_path": {"path": "x", "equals": {"computed": "eval", "args": {}}}}, {})
+
+
+def test_any_passes_when_one_invocation_holds_and_says_so_when_none_does():
+    check = [{"output_matches": "^order 7$", "invocation": "any"}]
+    assert evaluate(check, [invocation(logs="order 3"), invocation(logs="order 7")]).passed
+    outcome = evaluate(check, [invocation(logs="order 3"), invocation(logs="order 4")])
+    assert not outcome.passed and outcome.summary.startswith("None of the 2 invocations passed")
+
+
+def test_batch_counts_and_reported_failures():
+    batch = [invocation(result={"batchItemFailures": [{"itemIdentifier": "m"}]}), invocation(result={})]
+    assert evaluate([{"invocations": 2}, {"invocations_at_least": 2}], batch).passed
+    assert not evaluate([{"invocations": 3}], batch).passed
+    assert evaluate([{"failures_reported": 1, "invocation": 1}], batch).passed
+    assert not evaluate([{"failures_reported": 1}], batch).passed
