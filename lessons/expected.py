@@ -28,11 +28,26 @@ def padded_lengths(count, width=2000):
     return sum(int(width) + len(str(i)) for i in range(count))
 
 
+def bucket_object(bucket, key):
+    """The text of an object in a lesson bucket (what a granted function reads)."""
+    from triggers.models import BucketObject
+
+    obj = BucketObject.objects.filter(bucket__name=str(bucket), key=str(key)).first()
+    if obj is None:
+        raise ValueError(f"the bucket {bucket!r} has no object {key!r}")
+    return bytes(obj.body).decode("utf-8", errors="replace")
+
+
 def item_count(items):
     return len(items)
 
 
-REGISTRY = {"sha256_rounds": sha256_rounds, "padded_lengths": padded_lengths, "item_count": item_count}
+REGISTRY = {
+    "sha256_rounds": sha256_rounds,
+    "padded_lengths": padded_lengths,
+    "item_count": item_count,
+    "bucket_object": bucket_object,
+}
 
 
 def compute(spec, fill):

@@ -46,8 +46,9 @@ def _utc_time(text):
 TEMPLATE_KEY = "$template"
 STEP_YAML_KEYS = {
     "function", "solution_function", "event", "events", "hidden_events", "run", "check", "hint", "hints",
-    "handler", "predict",
+    "handler", "predict", "buckets",
 }  # fmt: skip
+BUCKET_SUFFIX = re.compile(r"^[a-z0-9][a-z0-9-]{0,19}$")
 HINT_STAGES = 3  # a nudge, the concept, then the code
 
 
@@ -81,6 +82,7 @@ class StepData:
     hidden_events: list = field(default_factory=list)  # sent by Check, never shown
     cheats: dict = field(default_factory=dict)  # {file name: code} that must fail the check
     predict: dict = field(default_factory=dict)  # {question, measure, choices?, explain?}
+    buckets: list = field(default_factory=list)  # [{name, objects, granted}] the check sets up
 
 
 @dataclass
@@ -297,7 +299,29 @@ def read_step(step_dir, number, title, body_md):
         hidden_events=hidden_events,
         cheats=_cheats(step_dir),
         predict=_predict(data.get("predict"), yaml_path, lines),
+        buckets=_buckets(data.get("buckets"), yaml_path, lines),
     )
+
+
+def _buckets(value, path, lines):
+    """`buckets: [{name: config, objects: {key: text}, granted: false}]`: lesson buckets the
+    check creates (named lesson-<function>-<name>); `granted: true` grants the function read."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise LessonError(path, _line(lines, "buckets"), "'buckets' must be a list")
+    out = []
+    for index, item in enumerate(value):
+        line = _line(lines, "buckets", index)
+        if not isinstance(item, dict) or not BUCKET_SUFFIX.match(str(item.get("name", ""))):
+            raise LessonError(path, line, "a bucket needs a 'name' of 1-20 lower-case letters, digits or '-'")
+        objects = item.get("objects", {})
+        if not isinstance(objects, dict) or not all(isinstance(v, str) for v in objects.values()):
+            raise LessonError(path, line, "'objects' maps keys to text")
+        if not isinstance(item.get("granted", False), bool):
+            raise LessonError(path, line, "'granted' must be true or false")
+        out.append({"name": item["name"], "objects": objects, "granted": item.get("granted", False)})
+    return out
 
 
 def _predict(value, path, lines):
@@ -350,6 +374,12 @@ def _function_config(value, path, lines, key):
         )
     out = {}
     for name, raw in value.items():
+        if name == "grants" and key == "solution_function":
+            # What the learner is expected to grant, applied to the reference solution.
+            if not isinstance(raw, list) or not all(BUCKET_SUFFIX.match(str(b)) for b in raw):
+                raise LessonError(path, _line(lines, key, name), "'grants' lists lesson bucket names")
+            out[name] = raw
+            continue
         if name not in FUNCTION_KEYS:
             raise LessonError(
                 path,
@@ -503,6 +533,7 @@ def save_lesson(data):
             "hints": step.hints,
             "hidden_events": step.hidden_events,
             "predict": step.predict,
+            "buckets": step.buckets,
         }
         existing = Step.objects.filter(lesson=lesson, number=step.number).first()
         if existing is None:

@@ -48,6 +48,7 @@ class Step(models.Model):
     checks = models.JSONField(default=list)
     hints = models.JSONField(default=list, blank=True)  # a nudge, the concept, the code
     predict = models.JSONField(default=dict, blank=True)  # {question, measure, choices?, explain?}
+    buckets = models.JSONField(default=list, blank=True)  # lesson buckets the check sets up
 
     def hint_after(self, failures):
         """The hint for a learner who failed `failures` times: one stage further each time, the

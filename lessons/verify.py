@@ -90,5 +90,13 @@ async def run_candidate(owner, name, step, candidate):
     function = await sync_to_async(new_function)(
         owner, f"{name}-{candidate.label}"[:64], candidate.code, step.handler, config
     )
-    outcome, _ = await run_step(function, step.events, step.run, step.checks, step.hidden_events)
+    outcome, _ = await run_step(
+        function,
+        step.events,
+        step.run,
+        step.checks,
+        step.hidden_events,
+        step.buckets,
+        config.get("grants", ()),
+    )
     return outcome

@@ -6,6 +6,7 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.AddField(model_name="step", name="predict", field=models.JSONField(blank=True, default=dict)),
+        migrations.AddField(model_name="step", name="buckets", field=models.JSONField(blank=True, default=list)),
         migrations.AddField(
             model_name="stepprogress", name="prediction", field=models.IntegerField(blank=True, null=True)
         ),

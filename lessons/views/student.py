@@ -163,7 +163,7 @@ async def check_step(request, slug, number):
     outcome = invocations = None
     if error is None:
         outcome, invocations = await run_step(
-            function, step.events, step.run, step.checks, step.hidden_events
+            function, step.events, step.run, step.checks, step.hidden_events, step.buckets
         )
     row = await sync_to_async(_record)(row, outcome, error, step, invocations)
     failures = await sync_to_async(_failures)(row)
