@@ -1,14 +1,22 @@
 """Declarative step checks, run on real invocations of the learner's function.
 
 A check is a YAML mapping with one kind key, e.g. `- status_code: 200`, plus optional
-`invocation` (1, 2, ..., "last" or "all"; default "all") and `message` (the author's own
+`invocation` (1, 2, ..., "last", "all" or "any"; default "all") and `message` (the author's own
 failure text). `evaluate` is pure: it reads saved Invocation rows and never runs code.
+
+Checks judge the work, not its shape: a text value may name the invocation's own event, e.g.
+`body_contains: "Hello, {event.name}!"` (and `{request_id}`, the invocation's own). The events
+vary from run to run (placeholders, see lessons/events.py) and a step's hidden events are never
+shown to the learner, so returning what the lesson text shows does not pass. `output_matches`
+looks only at what the handler wrote, never at the platform's START/END/REPORT lines.
 """
 
 import json
 import math
 import re
 from dataclasses import dataclass, field
+
+from lessons import expected
 
 PER_INVOCATION = {
     "status",
@@ -21,11 +29,21 @@ PER_INVOCATION = {
     "duration_under",
     "error_type",
     "partial_batch_failures",
+    "failures_reported",
     "log_matches",
     "log_absent",
+    "output_matches",
+    "output_absent",
+    "memory_size",
     "provisioned",
 }
-BATCH = {"gb_seconds_under", "throttles_at_least"}
+BATCH = {"gb_seconds_under", "throttles_at_least", "ran_at_least", "invocations", "invocations_at_least"}
+EVENT_REFERENCE = re.compile(r"\{event((?:\.[A-Za-z0-9_-]+)*)\}")
+# Lines the platform writes around the handler's output (a learner's print cannot pass for one).
+PLATFORM_LINE = re.compile(
+    r"^(START RequestId: |END RequestId: |REPORT RequestId: |INIT_REPORT |\[coldstart\] |"
+    r"\S+Z \S+ Task timed out after |RequestId: \S+ Error: |Runtime exited with error)"
+)
 CHECK_KINDS = PER_INVOCATION | BATCH
 OPTIONS = {"invocation", "message"}
 
@@ -39,7 +57,7 @@ def kind_of(spec):
     return kinds[0] if len(kinds) == 1 else None
 
 
-def validate_check(spec, run):
+def validate_check(spec, run, events=1):
     if not isinstance(spec, dict):
         raise CheckSpecError("a check is a mapping such as 'status_code: 200'")
     kinds = [k for k in spec if k in CHECK_KINDS]
@@ -49,10 +67,11 @@ def validate_check(spec, run):
     if len(kinds) != 1:
         raise CheckSpecError("each check names exactly one kind (status_code, json_path, log_matches, ...)")
     kind, value = kinds[0], spec[kinds[0]]
-    count = max(run.get("times", 1), run.get("concurrent", 1))
+    # A sequential run sends every event at least once (lessons/runner.py).
+    count = max(run.get("times", 1), run.get("concurrent", 1), events if run.get("concurrent", 1) == 1 else 1)
     which = spec.get("invocation", "all")
-    if which not in ("all", "last") and not (isinstance(which, int) and 1 <= which <= count):
-        raise CheckSpecError(f"'invocation' must be 'all', 'last' or 1..{count}")
+    if which not in ("all", "any", "last") and not (isinstance(which, int) and 1 <= which <= count):
+        raise CheckSpecError(f"'invocation' must be 'all', 'any', 'last' or 1..{count}")
     if "message" in spec and not isinstance(spec["message"], str):
         raise CheckSpecError("'message' must be text")
     expect = {
@@ -66,7 +85,12 @@ def validate_check(spec, run):
         "provisioned": bool,
         "gb_seconds_under": (int, float),
         "throttles_at_least": int,
+        "ran_at_least": int,
+        "invocations": int,
+        "invocations_at_least": int,
+        "failures_reported": int,
         "partial_batch_failures": list,
+        "memory_size": int,
     }
     if kind in expect and (
         not isinstance(value, expect[kind])
@@ -77,7 +101,12 @@ def validate_check(spec, run):
         raise CheckSpecError("'init_duration' is 'present' or 'absent'")
     if kind == "json_path" and (not isinstance(value, dict) or "path" not in value or "equals" not in value):
         raise CheckSpecError("'json_path' needs {path: body.x, equals: value} (and optional 'tolerance')")
-    if kind in ("log_matches", "log_absent"):
+    if kind == "json_path" and isinstance(value["equals"], dict) and "computed" in value["equals"]:
+        name = value["equals"]["computed"]
+        if name not in expected.REGISTRY:
+            known = ", ".join(sorted(expected.REGISTRY))
+            raise CheckSpecError(f"unknown computed value '{name}' (known: {known})")
+    if kind in ("log_matches", "log_absent", "output_matches", "output_absent"):
         if not isinstance(value, str):
             raise CheckSpecError(f"'{kind}' needs a regular expression")
         try:
@@ -96,7 +125,7 @@ class Outcome:
 def _pick(spec, invocations):
     ran = invocations
     which = spec.get("invocation", "all")
-    if which == "all":
+    if which in ("all", "any"):
         return list(enumerate(ran, 1))
     if which == "last":
         return [(len(ran), ran[-1])] if ran else []
@@ -163,10 +192,46 @@ def _errored(inv):
     return f"failed with {kind}: {message}".rstrip(": ")
 
 
+def handler_output(logs):
+    """The lines the handler itself wrote: the logs without the platform's lines."""
+    return "\n".join(line for line in (logs or "").splitlines() if not PLATFORM_LINE.match(line))
+
+
+def fill_event(value, event):
+    """`value` with each {event.path} replaced by that part of the invocation's event (text,
+    or a whole value when the string is nothing but the reference). KeyError if missing."""
+    if not isinstance(value, str) or "{event" not in value:
+        return value
+    whole = EVENT_REFERENCE.fullmatch(value)
+    if whole:
+        return json_get(event, whole.group(1)) if whole.group(1) else event
+    return EVENT_REFERENCE.sub(lambda m: _text(json_get(event, m.group(1)) if m.group(1) else event), value)
+
+
+def _text(value):
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def _event_of(inv):
+    try:
+        return json.loads(inv.event) if isinstance(inv.event, str) else inv.event
+    except ValueError:
+        return None
+
+
 def _check_one(kind, value, spec, n, total, inv):
     """None when the check holds for this invocation, else a specific, kind sentence."""
     who = _label(n, total)
-    needs_result = kind in ("status_code", "body_contains", "json_path", "partial_batch_failures")
+    if isinstance(value, str) and "{request_id}" in value:
+        value = value.replace("{request_id}", str(getattr(inv, "request_id", "")))
+    if kind != "json_path":
+        try:
+            value = fill_event(value, _event_of(inv))
+        except KeyError as exc:
+            return f"The check refers to event.{exc.args[0]}, which {who.lower()}'s event does not have."
+    needs_result = kind in (
+        "status_code", "body_contains", "json_path", "partial_batch_failures", "failures_reported"
+    )  # fmt: skip
     if needs_result and (problem := _errored(inv)):
         return f"{who} {problem}, so there was no response to look at. The Logs pane shows what happened."
     if kind == "status":
@@ -188,7 +253,18 @@ def _check_one(kind, value, spec, n, total, inv):
         if value not in body:
             return f"{who} returned a body without {value!r}. It was: {_short(body)}"
     elif kind == "json_path":
-        path, want = value["path"], value["equals"]
+        path = value["path"]
+        event = _event_of(inv)
+        try:
+            want = value["equals"]
+            if isinstance(want, dict) and "computed" in want:
+                want = expected.compute(want, lambda v: fill_event(v, event))
+            else:
+                want = fill_event(want, event)
+        except KeyError as exc:
+            return f"The check refers to event.{exc.args[0]}, which {who.lower()}'s event does not have."
+        except (TypeError, ValueError) as exc:
+            return f"The check could not work out the expected answer for {who.lower()}'s event: {exc}."
         try:
             got = json_get(inv.result, path)
         except KeyError as exc:
@@ -249,6 +325,21 @@ def _check_one(kind, value, spec, n, total, inv):
         match = re.search(value, inv.logs or "", re.MULTILINE)
         if match:
             return f"{who}'s logs contain {match.group(0)!r}, which this step expects not to see."
+    elif kind == "failures_reported":
+        items = (inv.result if isinstance(inv.result, dict) else {}).get("batchItemFailures")
+        got = len(items) if isinstance(items, list) else 0
+        if got != value:
+            return f"{who} reported {got} failed message(s) in batchItemFailures; this step expects {value}."
+    elif kind == "output_matches":
+        if not re.search(value, handler_output(inv.logs), re.MULTILINE):
+            return f"{who}'s own output (what your code printed or logged) has no line matching /{value}/."
+    elif kind == "output_absent":
+        match = re.search(value, handler_output(inv.logs), re.MULTILINE)
+        if match:
+            return f"{who}'s output contains {match.group(0)!r}, which this step expects not to see."
+    elif kind == "memory_size":
+        if inv.memory_size_mb != value:
+            return f"{who} ran with Memory Size {inv.memory_size_mb} MB; this step expects {value} MB."
     elif kind == "provisioned" and inv.provisioned != value:
         got = "a provisioned" if inv.provisioned else "an on-demand"
         wanted = "provisioned" if value else "on-demand"
@@ -256,7 +347,7 @@ def _check_one(kind, value, spec, n, total, inv):
     return None
 
 
-def evaluate(checks, invocations, metrics=None):
+def evaluate(checks, invocations):
     """Outcome of `checks` over the batch `invocations` (saved rows, in the order sent)."""
     failures = []
     total = len(invocations)
@@ -268,10 +359,24 @@ def evaluate(checks, invocations, metrics=None):
             used = sum(i.gb_seconds for i in invocations)
             if used >= value:
                 problem = f"The batch billed {used:.6f} GB-s; this step's budget is under {value} GB-s."
+        elif kind == "invocations":
+            if total != value:
+                times = f"{total} time{'s' if total != 1 else ''}"
+                problem = f"The function was invoked {times}; this step expects {value}."
+        elif kind == "invocations_at_least":
+            if total < value:
+                problem = f"The function was invoked {total} time(s); this step expects at least {value}."
+        elif kind == "ran_at_least":
+            ran = sum(1 for i in invocations if i.status == "ok")
+            if ran < value:
+                problem = (
+                    f"Only {ran} of the {total} requests ran. This step expects at least {value} to run "
+                    "(a function that throttles everything serves no one)."
+                )
         elif kind == "throttles_at_least":
+            # Only this check's own batch counts: throttles of an earlier load test prove nothing.
             seen = sum(1 for i in invocations if i.status == "throttled")
-            recent = (metrics or {}).get("counts", {}).get("throttles", 0)
-            if max(seen, recent) < value:
+            if seen < value:
                 problem = (
                     f"No request was throttled ({total} sent at once, all ran). "
                     f"This step expects at least {value} throttle{'s' if value != 1 else ''}."
@@ -282,8 +387,11 @@ def evaluate(checks, invocations, metrics=None):
                 problem = "There was no invocation to look at."
             for n, inv in picked:
                 problem = _check_one(kind, value, spec, n, total, inv)
-                if problem:
+                # "any": one invocation that holds is enough (a trigger's order is not fixed).
+                if (problem is None) == (spec.get("invocation") == "any"):
                     break
+            if problem and spec.get("invocation") == "any" and total > 1:
+                problem = f"None of the {total} invocations passed. The last one: {problem}"
         if problem:
             failures.append(f"{spec['message']}\n{problem}" if spec.get("message") else problem)
     summary = "All checks pass." if not failures else failures[0]

@@ -31,13 +31,14 @@ def progress_grid(members, columns, progress, now):
             for step in steps:
                 row = progress.get((member.user_id, step.pk))
                 state = row.state(now) if row else "none"
-                cells.append(
-                    {
-                        "state": state,
-                        "title": f"{member.display_name} · {lesson.title} · step "
-                        f"{step.number}: {step.title} — {state_text(state, row, now)}",
-                    }
+                predicted = getattr(row, "predicted_right", None)
+                title = (
+                    f"{member.display_name} · {lesson.title} · step "
+                    f"{step.number}: {step.title} — {state_text(state, row, now)}"
                 )
+                if predicted is not None:
+                    title += f" · predicted {'right' if predicted else 'wrong'}"
+                cells.append({"state": state, "title": title, "predicted": predicted})
         passed = sum(1 for c in cells if c["state"] == "passed")
         grid.append({"member": member, "cells": cells, "passed": passed})
     return grid
@@ -54,6 +55,12 @@ def minute_bars(per_minute, now, minutes=10):
     for bar in bars:
         bar["pct"] = round(100 * bar["n"] / peak)
     return bars
+
+
+def prediction_counts(grid):
+    """(right, wrong) predictions across the class."""
+    marks = [cell["predicted"] for row in grid for cell in row["cells"] if cell["predicted"] is not None]
+    return sum(marks), len(marks) - sum(marks)
 
 
 def stuck_count(grid):

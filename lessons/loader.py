@@ -7,6 +7,7 @@ it without reading this code. One broken lesson never stops the others from load
 import json
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import yaml
@@ -17,6 +18,7 @@ from django.utils import timezone
 from sandbox.engine.rules import events as event_builders
 
 from .checks import CHECK_KINDS, CheckSpecError, validate_check
+from .predictions import MEASURES
 
 CONTENT_DIR = Path(settings.BASE_DIR) / "lessons" / "content"
 FRONT_KEYS = {"title": str, "order": int, "summary": str, "concepts": list, "minutes": int}
@@ -34,10 +36,20 @@ EVENT_TEMPLATES = {
         bucket, key, body.encode() if isinstance(body, str) else body
     ),
     "sqs_batch": event_builders.sqs_batch,
-    "schedule": event_builders.schedule,
+    "schedule": lambda rule="every-5-minutes", time=None: event_builders.schedule(rule, _utc_time(time)),
 }
+
+
+def _utc_time(text):
+    """A fixed tick time for a schedule event ("2026-03-14T02:00:00Z"), or None for now."""
+    return None if text is None else datetime.strptime(str(text), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
 TEMPLATE_KEY = "$template"
-STEP_YAML_KEYS = {"function", "solution_function", "event", "events", "run", "check", "hint", "handler"}
+STEP_YAML_KEYS = {
+    "function", "solution_function", "event", "events", "hidden_events", "run", "check", "hint", "hints",
+    "handler", "predict", "buckets",
+}  # fmt: skip
+BUCKET_SUFFIX = re.compile(r"^[a-z0-9][a-z0-9-]{0,19}$")
+HINT_STAGES = 3  # a nudge, the concept, then the code
 
 
 class LessonError(Exception):
@@ -66,7 +78,11 @@ class StepData:
     events: list = field(default_factory=list)
     run: dict = field(default_factory=dict)
     checks: list = field(default_factory=list)
-    hint: str = ""
+    hints: list = field(default_factory=list)  # a nudge, the concept, the code (staged)
+    hidden_events: list = field(default_factory=list)  # sent by Check, never shown
+    cheats: dict = field(default_factory=dict)  # {file name: code} that must fail the check
+    predict: dict = field(default_factory=dict)  # {question, measure, choices?, explain?}
+    buckets: list = field(default_factory=list)  # [{name, objects, granted}] the check sets up
 
 
 @dataclass
@@ -252,17 +268,21 @@ def read_step(step_dir, number, title, body_md):
     )
     events = _events(data, step_dir, yaml_path, lines)
     run = _run(data.get("run") or {}, yaml_path, lines)
+    hidden = data.get("hidden_events", [])
+    if not isinstance(hidden, list):
+        raise LessonError(yaml_path, _line(lines, "hidden_events"), "'hidden_events' must be a list")
+    hidden_events = [
+        _event(item, step_dir, yaml_path, _line(lines, "hidden_events", i)) for i, item in enumerate(hidden)
+    ]
     checks = data.get("check")
     if not isinstance(checks, list) or not checks:
         raise LessonError(yaml_path, _line(lines, "check"), "'check' must be a non-empty list of checks")
     for index, spec in enumerate(checks):
         try:
-            validate_check(spec, run)
+            validate_check(spec, run, len(events) + len(hidden_events))
         except CheckSpecError as exc:
             raise LessonError(yaml_path, _line(lines, "check", index), f"check {index + 1}: {exc}") from None
-    hint = data.get("hint", "")
-    if not isinstance(hint, str):
-        raise LessonError(yaml_path, _line(lines, "hint"), "'hint' must be text")
+    hints = _hints(data, yaml_path, lines)
     return StepData(
         number=number,
         title=title,
@@ -275,8 +295,76 @@ def read_step(step_dir, number, title, body_md):
         events=events,
         run=run,
         checks=checks,
-        hint=hint.strip(),
+        hints=hints,
+        hidden_events=hidden_events,
+        cheats=_cheats(step_dir),
+        predict=_predict(data.get("predict"), yaml_path, lines),
+        buckets=_buckets(data.get("buckets"), yaml_path, lines),
     )
+
+
+def _buckets(value, path, lines):
+    """`buckets: [{name: config, objects: {key: text}, granted: false}]`: lesson buckets the
+    check creates (named lesson-<function>-<name>); `granted: true` grants the function read."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise LessonError(path, _line(lines, "buckets"), "'buckets' must be a list")
+    out = []
+    for index, item in enumerate(value):
+        line = _line(lines, "buckets", index)
+        if not isinstance(item, dict) or not BUCKET_SUFFIX.match(str(item.get("name", ""))):
+            raise LessonError(path, line, "a bucket needs a 'name' of 1-20 lower-case letters, digits or '-'")
+        objects = item.get("objects", {})
+        if not isinstance(objects, dict) or not all(isinstance(v, str) for v in objects.values()):
+            raise LessonError(path, line, "'objects' maps keys to text")
+        if not isinstance(item.get("granted", False), bool):
+            raise LessonError(path, line, "'granted' must be true or false")
+        out.append({"name": item["name"], "objects": objects, "granted": item.get("granted", False)})
+    return out
+
+
+def _predict(value, path, lines):
+    """`predict: {question: ..., measure: cold|warm|throttled|ran|provisioned, choices: [...]}`."""
+    if value is None:
+        return {}
+    line = _line(lines, "predict")
+    if not isinstance(value, dict) or not isinstance(value.get("question"), str):
+        raise LessonError(path, line, "'predict' needs a 'question' (text) and a 'measure'")
+    if value.get("measure") not in MEASURES:
+        raise LessonError(path, line, f"'predict.measure' must be one of {', '.join(MEASURES)}")
+    unknown = set(value) - {"question", "measure", "choices", "explain"}
+    if unknown:
+        raise LessonError(path, line, f"unknown predict key '{sorted(unknown)[0]}'")
+    choices = value.get("choices", [])
+    whole = isinstance(choices, list) and all(isinstance(c, int) and not isinstance(c, bool) for c in choices)
+    if not whole:
+        raise LessonError(path, line, "'predict.choices' must be a list of whole numbers")
+    if not isinstance(value.get("explain", ""), str):
+        raise LessonError(path, line, "'predict.explain' must be text")
+    return dict(value)
+
+
+def _hints(data, path, lines):
+    """`hints: [nudge, concept, code]` (1 to 3 stages), or the older single `hint`."""
+    if "hint" in data and "hints" in data:
+        raise LessonError(path, _line(lines, "hints"), "use either 'hint' or 'hints', not both")
+    raw = data.get("hints", [data["hint"]] if "hint" in data else [])
+    texts = isinstance(raw, list) and all(isinstance(h, str) and h.strip() for h in raw)
+    if not texts or len(raw) > HINT_STAGES:
+        raise LessonError(
+            path, _line(lines, "hints" if "hints" in data else "hint"),
+            "'hints' is a list of up to 3 texts: a nudge, the concept, then the code",
+        )  # fmt: skip
+    return [h.strip() for h in raw]
+
+
+def _cheats(step_dir):
+    """steps/N/cheats/*.py: handlers that only imitate the visible example; each must fail."""
+    folder = step_dir / "cheats"
+    if not folder.is_dir():
+        return {}
+    return {path.name: _python(path) for path in sorted(folder.glob("*.py"))}
 
 
 def _function_config(value, path, lines, key):
@@ -286,6 +374,12 @@ def _function_config(value, path, lines, key):
         )
     out = {}
     for name, raw in value.items():
+        if name == "grants" and key == "solution_function":
+            # What the learner is expected to grant, applied to the reference solution.
+            if not isinstance(raw, list) or not all(BUCKET_SUFFIX.match(str(b)) for b in raw):
+                raise LessonError(path, _line(lines, key, name), "'grants' lists lesson bucket names")
+            out[name] = raw
+            continue
         if name not in FUNCTION_KEYS:
             raise LessonError(
                 path,
@@ -306,12 +400,18 @@ def _function_config(value, path, lines, key):
 
 def _run(value, path, lines):
     if not isinstance(value, dict):
-        raise LessonError(path, _line(lines, "run"), "'run' must be a mapping (times, concurrent, fresh)")
+        raise LessonError(
+            path, _line(lines, "run"), "'run' must be a mapping (times, concurrent, fresh, via)"
+        )
     out = {"times": 1, "concurrent": 1, "fresh": True}
     for name, raw in value.items():
         if name == "fresh":
             if not isinstance(raw, bool):
                 raise LessonError(path, _line(lines, "run", name), "'fresh' must be true or false")
+            out[name] = raw
+        elif name == "via":
+            if raw not in ("bucket", "queue", "async"):
+                raise LessonError(path, _line(lines, "run", name), "'via' is bucket, queue or async")
             out[name] = raw
         elif name in RUN_KEYS:
             low, high = RUN_KEYS[name]
@@ -322,7 +422,9 @@ def _run(value, path, lines):
             out[name] = raw
         else:
             raise LessonError(
-                path, _line(lines, "run", name), f"unknown run setting '{name}' (times, concurrent, fresh)"
+                path,
+                _line(lines, "run", name),
+                f"unknown run setting '{name}' (times, concurrent, fresh, via)",
             )
     if out["times"] > 1 and out["concurrent"] > 1:
         raise LessonError(
@@ -428,7 +530,10 @@ def save_lesson(data):
             "events": step.events,
             "run": step.run,
             "checks": step.checks,
-            "hint": step.hint,
+            "hints": step.hints,
+            "hidden_events": step.hidden_events,
+            "predict": step.predict,
+            "buckets": step.buckets,
         }
         existing = Step.objects.filter(lesson=lesson, number=step.number).first()
         if existing is None:

@@ -43,9 +43,19 @@ class Step(models.Model):
     function_config = models.JSONField(default=dict)
     solution_config = models.JSONField(default=dict)
     events = models.JSONField(default=list)  # the events the check sends, in order
+    hidden_events = models.JSONField(default=list, blank=True)  # sent after them, never shown
     run = models.JSONField(default=dict)
     checks = models.JSONField(default=list)
-    hint = models.TextField(blank=True)
+    hints = models.JSONField(default=list, blank=True)  # a nudge, the concept, the code
+    predict = models.JSONField(default=dict, blank=True)  # {question, measure, choices?, explain?}
+    buckets = models.JSONField(default=list, blank=True)  # lesson buckets the check sets up
+
+    def hint_after(self, failures):
+        """The hint for a learner who failed `failures` times: one stage further each time, the
+        last (the code) only from the third failure on."""
+        if not self.hints or failures < 1:
+            return ""
+        return self.hints[min(failures, len(self.hints)) - 1]
 
     class Meta:
         ordering = ["lesson", "number"]
@@ -98,9 +108,18 @@ class StepProgress(models.Model):
     last_attempt = models.DateTimeField(null=True, blank=True)
     passed_at = models.DateTimeField(null=True, blank=True)
     last_message = models.TextField(blank=True)
+    prediction = models.IntegerField(null=True, blank=True)  # asked before the first Check
+    measured = models.IntegerField(null=True, blank=True)  # what the first Check after it saw
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "step"], name="one_progress_per_step")]
+
+    @property
+    def predicted_right(self):
+        """True/False once a prediction has been measured, else None."""
+        if self.prediction is None or self.measured is None:
+            return None
+        return self.prediction == self.measured
 
     def __str__(self):
         return f"{self.user} on {self.step}"

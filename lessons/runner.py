@@ -7,11 +7,14 @@ from asgiref.sync import sync_to_async
 from django.utils import timezone
 
 from sandbox.models import EnvironmentRecord, Function
-from sandbox.web.metrics import function_metrics
 from sandbox.worker import configure_function, reset_environments, start_invocation, wait_until_finished
+from triggers.asyncinvoke import retry_delays
 
 from .checks import evaluate
+from .events import fill
+from .lesson_buckets import prepare_buckets, with_buckets
 from .loader import resolve_event
+from .trigger_runs import run_via
 
 TRIGGER = "lesson-check"
 
@@ -61,14 +64,24 @@ async def _one(function, event):
     return await wait_until_finished(invocation)
 
 
-async def run_step(function, events, run, checks):
-    """Invoke `function` as the step's run says and evaluate the checks: (Outcome, invocations)."""
+async def run_step(function, events, run, checks, hidden_events=(), buckets=(), grants=()):
+    """Invoke `function` as the step's run says and evaluate the checks: (Outcome, invocations).
+
+    The visible events come first, then the hidden ones; placeholders are filled afresh, and in
+    a sequential run every event is sent at least once."""
     await configure_function(function)
     if function.provisioned_concurrency:
         await _wait_provisioned(function)
     elif run.get("fresh", True):
         await reset_environments(function)
-    events = [resolve_event(e) for e in events] or [{}]
+    names = await sync_to_async(prepare_buckets)(function, buckets, grants) if buckets else {}
+    events = [with_buckets(fill(resolve_event(e)), names) for e in [*events, *hidden_events]] or [{}]
+    if run.get("via"):
+        # Through the real event source (S3 notification, SQS poller, async retries): allow the
+        # retries' delays on top of the function's own time.
+        timeout = function.timeout_s * 4 + sum(retry_delays()) + 30
+        invocations = await run_via(function, run["via"], events, timeout)
+        return await sync_to_async(evaluate)(checks, invocations), invocations
     concurrent = run.get("concurrent", 1)
     if concurrent > 1:
         invocations = await asyncio.gather(
@@ -76,9 +89,8 @@ async def run_step(function, events, run, checks):
         )
     else:
         invocations = []
-        for i in range(run.get("times", 1)):
+        for i in range(max(run.get("times", 1), len(events))):
             invocations.append(await _one(function, events[i % len(events)]))
-    metrics = None
-    if any("throttles_at_least" in c for c in checks):
-        metrics = await sync_to_async(function_metrics)(function)
-    return evaluate(checks, list(invocations), metrics), list(invocations)
+    invocations = list(invocations)
+    # sync: a computed expectation may read the database (e.g. a lesson bucket's object)
+    return await sync_to_async(evaluate)(checks, invocations), invocations

@@ -14,8 +14,13 @@ UID_BASE = 64000
 
 
 def manage(*args, db):
+    # CLASSROOM_SPEED: the async-retry and dead-letter steps wait seconds, not minutes.
     env = dict(
-        os.environ, SQLITE_PATH=str(db), SANDBOX_SLOT_UID_BASE=str(UID_BASE), SANDBOX_MAX_ENVIRONMENTS="12"
+        os.environ,
+        SQLITE_PATH=str(db),
+        SANDBOX_SLOT_UID_BASE=str(UID_BASE),
+        SANDBOX_MAX_ENVIRONMENTS="12",
+        CLASSROOM_SPEED="true",
     )
     return subprocess.run(
         [sys.executable, "manage.py", *args],
@@ -35,7 +40,7 @@ def db_file(tmp_path_factory):
 def test_every_shipped_lesson_passes_with_its_solution_and_fails_with_its_starter(db_file):
     done = manage("check_lessons", db=db_file)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "8 lesson(s)" in done.stdout
+    assert "9 lesson(s)" in done.stdout
     assert "FAIL" not in done.stdout + done.stderr
 
 
@@ -46,6 +51,15 @@ def test_a_lesson_whose_solution_is_wrong_fails_check_lessons_and_says_why(db_fi
         "FAIL  wrong-solution step 1 solution: Your invocation returned a body without 'Hello, Ada!'"
         in done.stderr
     )
+
+
+def test_a_cheat_that_passes_a_shape_only_check_fails_check_lessons_and_one_that_fails_is_fine(db_file):
+    done = manage("check_lessons", "--root", str(FIXTURES / "cheats"), db=db_file)
+    out = done.stdout + done.stderr
+    assert done.returncode == 1, out
+    assert "FAIL  cheat-checks step 1 cheat hardcoded.py: passes the check" in out
+    assert "ok    cheat-checks step 2 cheat hardcoded.py fails as it should" in out
+    assert "ok    cheat-checks step 2 solution\n" in out
 
 
 def test_each_check_kind_passes_on_a_good_invocation_and_fails_on_a_bad_one_with_its_own_message(db_file):
@@ -77,7 +91,7 @@ def test_each_check_kind_passes_on_a_good_invocation_and_fails_on_a_bad_one_with
 def test_sync_lessons_loads_every_lesson_and_a_second_run_changes_nothing(db_file):
     first = manage("sync_lessons", db=db_file)
     assert first.returncode == 0, first.stderr
-    assert "8 lesson(s) valid" in first.stdout
+    assert "9 lesson(s) valid" in first.stdout
     second = manage("sync_lessons", db=db_file)
     assert second.returncode == 0
-    assert "8 lesson(s) valid, 0 changed, 0 broken." in second.stdout
+    assert "9 lesson(s) valid, 0 changed, 0 broken." in second.stdout

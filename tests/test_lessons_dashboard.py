@@ -3,7 +3,7 @@
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
-from lessons.dashboard import minute_bars, progress_grid, state_text, stuck_count
+from lessons.dashboard import minute_bars, prediction_counts, progress_grid, state_text, stuck_count
 
 NOW = datetime(2026, 11, 29, 10, 30, 45, tzinfo=UTC)
 
@@ -57,3 +57,18 @@ def test_state_text_says_what_an_instructor_needs():
     assert state_text("attempted", row, NOW) == "2 attempt(s)"
     assert state_text("started", row, NOW) == "opened, no check yet"
     assert state_text("none", None, NOW) == "not started"
+
+
+def test_predictions_show_as_right_or_wrong_and_are_counted():
+    lesson = SimpleNamespace(title="Scaling")
+    columns = [(lesson, [step(1, 1), step(2, 2)])]
+    ada = SimpleNamespace(user_id=10, display_name="Ada")
+    started = NOW - timedelta(minutes=1)
+    progress = {
+        (10, 1): Row(fixed_state="passed", attempts=1, started=started, predicted_right=True),
+        (10, 2): Row(fixed_state="attempted", attempts=1, started=started, predicted_right=False),
+    }
+    grid = progress_grid([ada], columns, progress, NOW)
+    assert [c["predicted"] for c in grid[0]["cells"]] == [True, False]
+    assert grid[0]["cells"][1]["title"].endswith("· predicted wrong")
+    assert prediction_counts(grid) == (1, 1)

@@ -30,7 +30,7 @@ def test_every_shipped_lesson_reads_without_error_in_the_required_order():
     lessons, errors = loader.read_all()
     assert errors == []
     by_order = sorted(lessons, key=lambda lesson: lesson.order)
-    assert [lesson.order for lesson in by_order] == list(range(1, 9))
+    assert [lesson.order for lesson in by_order] == list(range(1, 10))
     assert [lesson.slug for lesson in by_order] == [
         "first-function",
         "events-and-triggers",
@@ -40,9 +40,10 @@ def test_every_shipped_lesson_reads_without_error_in_the_required_order():
         "billing",
         "limits",
         "errors-and-retries",
+        "permissions",
     ]
     for lesson in lessons:
-        assert 10 <= lesson.minutes <= 20
+        assert 10 <= lesson.minutes <= 25  # each fits a half-hour slot of a class
         assert lesson.steps
 
 
@@ -127,7 +128,7 @@ def test_sync_is_idempotent_and_picks_up_edits(root):
     hint.write_text(hint.read_text().replace("Use event['name'].", "Read event['name']."))
     _, changed, _ = loader.sync(root)
     assert changed == 1
-    assert Step.objects.get(lesson__slug="good").hint == "Read event['name']."
+    assert Step.objects.get(lesson__slug="good").hints == ["Read event['name']."]
 
 
 def test_lesson_markdown_is_sanitised_no_script_reaches_the_page():

@@ -7,9 +7,10 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import render
 
 from lessons import loader
+from lessons.management.commands.check_lessons import run_candidate
 from lessons.permissions import instructor_required, is_instructor
 from lessons.rendering import render_markdown
-from lessons.runner import new_function, run_step
+from lessons.verify import candidates
 
 
 # ---------------------------------------------------------------- authoring
@@ -52,7 +53,9 @@ def _lesson_dir(dirname):
 
 
 async def authoring_run(request, dirname):
-    """Run each step's reference solution (and starter) through the sandbox, as check_lessons does."""
+    """Run each step's reference solution, starter and cheats through the sandbox, as
+    check_lessons does, plus trivial cheats made from the lesson text: any that passes is
+    reported, so the author can make the check judge the work."""
     allowed = await sync_to_async(lambda: is_instructor(request.user))()
     if not allowed or request.method != "POST":
         raise Http404("Instructors only")
@@ -63,15 +66,10 @@ async def authoring_run(request, dirname):
         return HttpResponse(f'<p class="check check-fail">{exc}</p>')
     results = []
     for step in data.steps:
-        for which in ("solution", "starter"):
-            code = step.solution_code if which == "solution" else step.starter_code
-            config = dict(step.function_config, **(step.solution_config if which == "solution" else {}))
-            function = await sync_to_async(new_function)(
-                request.user, f"preview-{dirname}-{step.number}-{which}", code, step.handler, config
-            )
-            outcome, _ = await run_step(function, step.events, step.run, step.checks)
-            good = outcome.passed if which == "solution" else not outcome.passed
-            results.append({"step": step, "which": which, "good": good, "summary": outcome.summary})
+        for candidate in candidates(step, generated=True):
+            outcome = await run_candidate(request.user, f"preview-{dirname}-{step.number}", step, candidate)
+            good = outcome.passed == candidate.expect_pass
+            results.append({"step": step, "which": candidate.label, "good": good, "summary": outcome.summary})
     return await sync_to_async(render)(
         request, "lessons/fragments/authoring_results.html", {"results": results}
     )

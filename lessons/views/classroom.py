@@ -1,21 +1,24 @@
 """The instructor's pages: login, classrooms, and the live dashboard."""
 
+import csv
 from datetime import timedelta
 
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.db.models import Count, Sum
 from django.db.models.functions import TruncMinute
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
 
 from lessons import loader
-from lessons.dashboard import minute_bars, progress_grid, stuck_count
+from lessons.dashboard import minute_bars, prediction_counts, progress_grid, stuck_count
 from lessons.models import Classroom, Lesson, StepProgress
 from lessons.permissions import instructor_required
 from lessons.qr import qr_svg
-from sandbox.models import Invocation
+from sandbox.models import Function, Invocation
 from sandbox.web import signin
 
 
@@ -55,7 +58,11 @@ def instructor_home(request):
     return render(
         request,
         "lessons/instructor.html",
-        {"classrooms": classrooms, "lesson_dirs": [p.name for p in loader.lesson_dirs()]},
+        {
+            "classrooms": classrooms,
+            "lesson_dirs": [p.name for p in loader.lesson_dirs()],
+            "functions": Function.objects.filter(owner=request.user).order_by("-updated")[:20],
+        },
     )
 
 
@@ -119,5 +126,65 @@ def _dashboard_context(classroom):
         "gb_seconds": totals["gb"] or 0.0,
         "invocations_last_minute": bars[-1]["n"],
         "stuck": stuck_count(grid),
+        "predictions": prediction_counts(grid),
         "updated": now,
     }
+
+
+@instructor_required
+@require_GET
+def progress_csv(request, code):
+    """The classroom's progress as CSV: one row per student and step, for a gradebook."""
+    classroom = _my_classroom(request, code)
+    now = timezone.now()
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{classroom.join_code}-progress.csv"'
+    writer = csv.writer(response)
+    writer.writerow(["student", "lesson", "step", "step title", "state", "attempts", "passed at"])
+    for member, lesson, step, row in progress_rows(classroom):
+        state = row.state(now) if row else "none"
+        writer.writerow(
+            [
+                csv_safe(member.display_name),
+                lesson.slug,
+                step.number,
+                csv_safe(step.title),
+                state,
+                row.attempts if row else 0,
+                row.passed_at.isoformat() if row and row.passed_at else "",
+            ]
+        )
+    return response
+
+
+def progress_rows(classroom):
+    """(membership, lesson, step, StepProgress or None) for every member and step, in order."""
+    lessons = list(Lesson.objects.filter(active=True).prefetch_related("steps"))
+    members = list(classroom.memberships.select_related("user"))
+    progress = {
+        (row.user_id, row.step_id): row
+        for row in StepProgress.objects.filter(user_id__in=[m.user_id for m in members])
+    }
+    return [
+        (member, lesson, step, progress.get((member.user_id, step.pk)))
+        for member in members
+        for lesson in lessons
+        for step in lesson.steps.all()
+    ]
+
+
+def csv_safe(text):
+    """Display names are typed by students: a leading =, +, - or @ would be a formula in a
+    spreadsheet (CSV injection), so such a cell is quoted with a leading apostrophe."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+@instructor_required
+@require_POST
+def reset_progress(request, code):
+    """Start the classroom over: its members' step progress is deleted (their functions stay)."""
+    classroom = _my_classroom(request, code)
+    users = classroom.memberships.values_list("user_id", flat=True)
+    deleted, _ = StepProgress.objects.filter(user_id__in=list(users)).delete()
+    messages.success(request, f"Progress reset: {deleted} step record(s) of {classroom.name} deleted.")
+    return redirect("lessons:dashboard", code=classroom.join_code)

