@@ -1,6 +1,7 @@
 """`manage.py check_lessons` and `sync_lessons` as real subprocesses, on the real sandbox."""
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -81,7 +82,9 @@ def test_each_check_kind_passes_on_a_good_invocation_and_fails_on_a_bad_one_with
         12: "No request was throttled (3 sent at once, all ran)",
     }
     for number, message in expected.items():
-        assert f"ok    check-semantics step {number} solution\n" in out
+        # A timed step's solution may need a second try on a busy host; the line then says so.
+        busy = r"( \(on attempt \d: the host was busy\))?"
+        assert re.search(rf"^ok    check-semantics step {number} solution{busy}$", out, re.M)
         line = next(
             x for x in out.splitlines() if x.startswith(f"ok    check-semantics step {number} starter")
         )
