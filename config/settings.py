@@ -92,10 +92,13 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
+    from config.redis_layer import redis_host
+
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "capacity": 1000},
+            # Survives idle workers and Redis restarts (config/redis_layer.py says how).
+            "BACKEND": "config.redis_layer.ReconnectingRedisChannelLayer",
+            "CONFIG": {"hosts": [redis_host(REDIS_URL)], "capacity": 1000},
         }
     }
 else:
