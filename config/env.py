@@ -70,3 +70,25 @@ def env_list(name, default):
     if raw is None:
         return list(default)
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+DATABASE_SCHEMES = ("postgres", "postgresql", "pgsql")
+
+
+def database_from_url(url, conn_max_age):
+    """DATABASE_URL -> a Django DATABASES entry. PostgreSQL only: SQLite is the default without
+    a URL, and no other engine is tested."""
+    import dj_database_url
+
+    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+    if scheme not in DATABASE_SCHEMES:
+        raise ImproperlyConfigured(
+            f"DATABASE_URL: expected postgres://USER:PASSWORD@HOST:PORT/NAME, got a {scheme or 'malformed'} URL"
+        )
+    try:
+        config = dj_database_url.parse(url, conn_max_age=conn_max_age, conn_health_checks=True)
+    except ValueError as error:
+        raise ImproperlyConfigured(f"DATABASE_URL: {error}") from None
+    if not config.get("NAME"):
+        raise ImproperlyConfigured("DATABASE_URL: the URL names no database (…/NAME at its end)")
+    return config

@@ -9,7 +9,7 @@ import secrets
 import tempfile
 from pathlib import Path
 
-from config.env import env_bool, env_choice, env_float, env_int, env_list, env_str
+from config.env import database_from_url, env_bool, env_choice, env_float, env_int, env_list, env_str
 from sandbox.engine.rules.billing import Prices
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -74,20 +74,28 @@ TEMPLATES = [
 ]
 ASGI_APPLICATION = "config.asgi.application"
 
-DATABASES = {
-    "default": {
-        "ENGINE": "django.db.backends.sqlite3",
-        "NAME": env_str("SQLITE_PATH", str(BASE_DIR / "db.sqlite3")),
-        # The worker and the web side write from several threads: WAL lets readers go on while
-        # one writes, IMMEDIATE transactions queue writers on the busy timeout instead of
-        # failing with "database is locked" when a read transaction tries to upgrade.
-        "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE",
-                    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"},
-        # Tests use a file, not SQLite's shared-cache memory database, whose table locks
-        # ignore the busy timeout ("database table is locked") when threads write at once.
-        "TEST": {"NAME": os.path.join(tempfile.gettempdir(), f"coldstart-test-{os.getpid()}.sqlite3")},
+DATABASE_URL = env_str("DATABASE_URL")
+if DATABASE_URL:
+    # A shared database for several web and worker processes, e.g.
+    # postgres://coldstart:PASSWORD@db.example:5432/coldstart (psycopg 3). Connections are kept
+    # for DATABASE_CONN_MAX_AGE seconds and checked before reuse, so a database restart costs
+    # one failed query at most.
+    DATABASES = {"default": database_from_url(DATABASE_URL, env_int("DATABASE_CONN_MAX_AGE", 60, 0))}
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": env_str("SQLITE_PATH", str(BASE_DIR / "db.sqlite3")),
+            # The worker and the web side write from several threads: WAL lets readers go on
+            # while one writes, IMMEDIATE transactions queue writers on the busy timeout instead
+            # of failing with "database is locked" when a read transaction tries to upgrade.
+            "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE",
+                        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"},
+            # Tests use a file, not SQLite's shared-cache memory database, whose table locks
+            # ignore the busy timeout ("database table is locked") when threads write at once.
+            "TEST": {"NAME": os.path.join(tempfile.gettempdir(), f"coldstart-test-{os.getpid()}.sqlite3")},
+        }
     }
-}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL")
