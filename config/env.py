@@ -83,7 +83,8 @@ def database_from_url(url, conn_max_age):
     scheme = url.split("://", 1)[0].lower() if "://" in url else ""
     if scheme not in DATABASE_SCHEMES:
         raise ImproperlyConfigured(
-            f"DATABASE_URL: expected postgres://USER:PASSWORD@HOST:PORT/NAME, got a {scheme or 'malformed'} URL"
+            "DATABASE_URL: expected postgres://USER:PASSWORD@HOST:PORT/NAME, "
+            f"got a {scheme or 'malformed'} URL"
         )
     try:
         config = dj_database_url.parse(url, conn_max_age=conn_max_age, conn_health_checks=True)

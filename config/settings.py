@@ -4,10 +4,14 @@ Embedded defaults (no variable set): SQLite, the in-memory channel layer, the sa
 inside the web process.
 """
 
+import hashlib
 import os
+import re
 import secrets
 import tempfile
 from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
 
 from config.env import database_from_url, env_bool, env_choice, env_float, env_int, env_list, env_str
 from sandbox.engine.rules.billing import Prices
@@ -27,6 +31,24 @@ def _secret_key():
 
 
 SECRET_KEY = _secret_key()
+
+
+def _default_instance():
+    """The checkout's directory name and a digest of its path: two checkouts on one host get
+    two instances (their own environment cgroups), the same checkout always the same one."""
+    name = re.sub(r"[^A-Za-z0-9_.-]", "-", BASE_DIR.name).lstrip("_.-")[:32] or "coldstart"
+    return f"{name}-{hashlib.sha256(str(BASE_DIR).encode()).hexdigest()[:8]}"
+
+
+# INSTANCE: names this server's environment cgroups (coldstart-<INSTANCE>). Web and worker
+# processes of one deployment share it; it defaults to one per checkout.
+INSTANCE = env_str("INSTANCE") or _default_instance()
+if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", INSTANCE):
+    raise ImproperlyConfigured(
+        f"INSTANCE={INSTANCE!r}: expected up to 64 letters, digits, '_', '.' or '-', "
+        "starting with a letter or digit"
+    )
+
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])

@@ -20,7 +20,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 # `manage.py invoke` tests 400000..799999) and distinct per pytest process, so concurrent runs
 # never kill, count or sweep each other's sandboxes. Blocks of this base:
 #   +0..+7 in-process worker tests, +8..+15 the browser tests' server, +16..+17 shutdown test,
-#   +18..+25 the Pyodide browser tests' server.
+#   +18..+25 the Pyodide browser tests' server, +26..+29 the two servers of tests/test_instances.py.
 PROCESS_UID_BASE = 1_000_000 + (os.getpid() % 60_000) * 32
 DAPHNE = Path(sys.executable).parent / "daphne"
 
@@ -139,8 +139,9 @@ def sweep_sandboxes(uids):
     """Remove what a stopped server left, as the product recovers from a dead worker
     (cgroups.sweep_stale thaws and kills); returns the pids still alive after that."""
     from sandbox.engine import cgroups
+    from sandbox.worker.config import cgroup_group
 
-    cgroups.sweep_stale()
+    cgroups.sweep_stale(cgroup_group())  # the servers of this checkout use its instance's group
     left = wait_until_gone(uids, timeout=10)
     for pid in left:
         with contextlib.suppress(ProcessLookupError):
