@@ -8,7 +8,9 @@ timeout here is longer than the blocking pop, and still finite so a dead peer is
 
 A receiver (a sandbox worker, a page's consumer) that loses Redis retries with a backoff
 instead of exiting: messages popped but not yet handled stay in channels-redis's backup queue
-and are put back on the channel by the next receive.
+and are put back on the channel by the next receive. A sender retries a command a few times
+on a fresh connection (redis-py's asyncio client does not by default), so the first request
+after a Redis restart does not fail on a pooled connection the old server closed.
 """
 
 import asyncio
@@ -16,6 +18,8 @@ import logging
 
 from channels_redis.core import RedisChannelLayer
 from redis import exceptions as redis_errors
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +29,7 @@ CONNECT_TIMEOUT_S = 5
 LOST = (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError)
 BACKOFF_FIRST_S = 0.2
 BACKOFF_MAX_S = 5.0
+COMMAND_RETRIES = 3
 
 
 def redis_host(url):
@@ -34,6 +39,7 @@ def redis_host(url):
         "socket_timeout": SOCKET_TIMEOUT_S,
         "socket_connect_timeout": CONNECT_TIMEOUT_S,
         "socket_keepalive": True,
+        "retry": Retry(ExponentialBackoff(cap=1.0, base=0.1), COMMAND_RETRIES),
     }
 
 

@@ -16,7 +16,7 @@ from tests.sandbox_helpers import processes_of_uids
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 # Slot uids of this test process, far from every other range in use on a shared host (dev server
-# 60000+, tests/conftest.py 61000..64199, bench 62000+, redis mode 62500+, lessons 64000+,
+# 60000+, tests/conftest.py 61000..64199, bench 62000+, scale-out test 62500..62507, lessons 64000+,
 # `manage.py invoke` tests 400000..799999) and distinct per pytest process, so concurrent runs
 # never kill, count or sweep each other's sandboxes. Blocks of this base:
 #   +0..+7 in-process worker tests, +8..+15 the browser tests' server, +16..+17 shutdown test,

@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import urllib.request
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pytest
 
 from sandbox.engine import cgroups, uidlease
 from tests.live_server import PROCESS_UID_BASE, LiveServer, wait_until_gone
-from tests.sandbox_helpers import processes_of_uids
+from tests.sandbox_helpers import processes_of_uids, remove_cgroup_group
 
 SLOT_UID_BASE = PROCESS_UID_BASE + 26  # see tests/live_server.py
 MAX_ENVIRONMENTS = 2
@@ -72,6 +73,30 @@ def test_a_sweep_only_removes_stale_cgroups_of_its_own_instance(isolation):
                 base.rmdir()
 
 
+def test_the_environments_of_a_worker_that_exited_but_was_not_reaped_yet_are_stale(isolation):
+    if not isolation.cgroup_version:
+        pytest.skip(f"needs cgroups; {isolation.describe()}")
+    group = f"coldstart-test-zombie-{os.getpid()}"
+    exited = subprocess.Popen([sys.executable, "-c", "pass"])
+    wait_for_zombie(exited.pid)
+    try:
+        cgroup = cgroups.Cgroup(f"w{exited.pid}-e1", isolation.cgroup_version, group)
+        assert cgroups.sweep_stale(group) == 1
+        assert not any(d.exists() for d in cgroup.dirs.values())
+    finally:
+        exited.wait()
+        for base in _group_dirs(isolation.cgroup_version, group):
+            base.rmdir()
+
+
+def wait_for_zombie(pid):
+    for _ in range(1000):
+        if Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] == "Z":
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"process {pid} did not exit")
+
+
 def _group_dirs(version, group):
     bases = cgroups._v1_bases(group).values() if version == 1 else [cgroups._v2_base(group)]
     return [b for b in bases if b.is_dir()]
@@ -122,7 +147,7 @@ class Server:
     def stop(self):
         self.live.stop()
         self.live.reap()
-        cgroups.sweep_stale(f"coldstart-{self.instance}")
+        remove_cgroup_group(f"coldstart-{self.instance}")
 
 
 def test_two_servers_on_one_host_run_sandboxes_as_different_uids_in_their_own_cgroups(
@@ -130,7 +155,7 @@ def test_two_servers_on_one_host_run_sandboxes_as_different_uids_in_their_own_cg
 ):
     first_uids = {SLOT_UID_BASE + n for n in range(MAX_ENVIRONMENTS)}
     second_uids = {SLOT_UID_BASE + MAX_ENVIRONMENTS + n for n in range(MAX_ENVIRONMENTS)}
-    first = Server(tmp_path / "one", f"test-one-{os.getpid()}")
+    first = Server(tmp_path / "one", "test-instance-one")
     second = None
     try:
         assert first.invoke()["cold"] is True
@@ -140,7 +165,7 @@ def test_two_servers_on_one_host_run_sandboxes_as_different_uids_in_their_own_cg
 
         # Same SANDBOX_SLOT_UID_BASE: the second server's start-up sweep and its sandboxes
         # must leave the first server's warm environment alone.
-        second = Server(tmp_path / "two", f"test-two-{os.getpid()}")
+        second = Server(tmp_path / "two", "test-instance-two")
         assert second.invoke()["cold"] is True
         second_pids = processes_of_uids(second_uids)
         assert second_pids, "the second server did not move to the next block of uids"

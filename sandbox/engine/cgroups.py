@@ -273,6 +273,15 @@ def join(paths):
             os.close(fd)
 
 
+def _running(pid):
+    """True while the process exists and has not exited (a zombie's environments are stale)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[0] != "Z"
+
+
 def sweep_stale(group=GROUP_DIR):
     """Remove environment cgroups left by a worker that died hard (its pid is gone).
 
@@ -290,7 +299,7 @@ def sweep_stale(group=GROUP_DIR):
     removed = 0
     for name in names:
         owner = name.split("-", 1)[0].lstrip("w")
-        if owner.isdigit() and Path(f"/proc/{owner}").exists():
+        if owner.isdigit() and _running(owner):
             continue
         Cgroup(name, version, group).destroy()
         removed += 1
