@@ -93,3 +93,31 @@ def database_from_url(url, conn_max_age):
     if not config.get("NAME"):
         raise ImproperlyConfigured("DATABASE_URL: the URL names no database (…/NAME at its end)")
     return config
+
+
+def env_public_url(name):
+    """An absolute http(s) base URL without a path, e.g. https://coldstart.school.example; "" when
+    unset. Returned without a trailing slash."""
+    from urllib.parse import urlsplit
+
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return ""
+    try:
+        parts = urlsplit(raw)
+        parts.port  # noqa: B018 -- raises on a port that is not a number
+    except ValueError:
+        parts = None
+    if (
+        parts is None
+        or parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.path not in ("", "/")
+        or parts.query
+        or parts.fragment
+        or parts.username
+    ):
+        raise ImproperlyConfigured(
+            f"{name}={raw!r}: expected http(s)://HOST[:PORT] with no path, e.g. http://192.168.1.20:8000"
+        )
+    return f"{parts.scheme}://{parts.netloc}".lower()

@@ -10,10 +10,21 @@ import re
 import secrets
 import tempfile
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import database_from_url, env_bool, env_choice, env_float, env_int, env_list, env_str
+from config import network
+from config.env import (
+    database_from_url,
+    env_bool,
+    env_choice,
+    env_float,
+    env_int,
+    env_list,
+    env_public_url,
+    env_str,
+)
 from sandbox.engine.rules.billing import Prices
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -50,8 +61,21 @@ if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", INSTANCE):
     )
 
 DEBUG = env_bool("DEBUG", False)
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
-CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+# Serving a classroom. BIND and PORT are where `make run` (manage.py serve) listens; BIND=0.0.0.0
+# serves every interface and allows this machine's addresses as hosts. PUBLIC_URL, when set
+# (e.g. https://coldstart.school.example behind a TLS proxy), is the address every link and QR
+# code shows; otherwise the reachable address detected from BIND is (config/network.py).
+BIND = env_str("BIND", "127.0.0.1").strip()
+PORT = env_int("PORT", 8000, 1, 65535)
+PUBLIC_URL = env_public_url("PUBLIC_URL")
+ROOM_ADDRESS = network.reachable_address(BIND)
+_room_hosts = network.room_hosts(BIND)
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", *_room_hosts])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [f"http://{host}:{PORT}" for host in _room_hosts])
+if PUBLIC_URL:
+    ALLOWED_HOSTS.append(network.url_host(urlsplit(PUBLIC_URL).hostname))
+    CSRF_TRUSTED_ORIGINS.append(PUBLIC_URL)
 
 INSTALLED_APPS = [
     "daphne",
@@ -90,6 +114,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "sandbox.web.context_processors.isolation",
+                "sandbox.web.context_processors.public_address",
             ],
         },
     },

@@ -16,6 +16,7 @@ from lessons.models import Classroom, Lesson, StepProgress
 from lessons.permissions import instructor_required
 from lessons.qr import qr_svg
 from sandbox.models import Invocation
+from sandbox.web.public_url import public_url
 
 
 # ---------------------------------------------------------------- instructors
@@ -49,7 +50,7 @@ def _my_classroom(request, code):
 @instructor_required
 def dashboard(request, code):
     classroom = _my_classroom(request, code)
-    join_url = request.build_absolute_uri(reverse("lessons:join") + f"?code={classroom.join_code}")
+    join_url = public_url(request, reverse("lessons:join") + f"?code={classroom.join_code}")
     return render(
         request,
         "lessons/dashboard.html",

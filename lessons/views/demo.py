@@ -12,6 +12,7 @@ from lessons.permissions import is_instructor
 from lessons.qr import qr_svg
 from sandbox.models import Function
 from sandbox.web.metrics import function_metrics
+from sandbox.web.public_url import public_url
 
 
 # ---------------------------------------------------------------- demo mode
@@ -32,7 +33,7 @@ def _demo_function(request, slug):
 @require_GET
 def demo(request, slug):
     function = _demo_function(request, slug)
-    url = request.build_absolute_uri(f"/fn/{function.slug}/")
+    url = public_url(request, f"/fn/{function.slug}/")
     return render(request, "lessons/demo.html", {"function": function, "url": url, "qr": qr_svg(url)})
 
 

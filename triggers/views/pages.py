@@ -6,6 +6,7 @@ from django.views.decorators.http import require_GET
 
 from sandbox.models import ApiToken
 from sandbox.web.ownership import own_function
+from sandbox.web.public_url import public_url
 from triggers import queues, schedules
 from triggers.http import body_limit
 from triggers.models import (
@@ -41,10 +42,9 @@ def _page_context(request, function):
     schedule_rows = [
         {"schedule": s, "upcoming": schedules.upcoming(s)} for s in Schedule.objects.filter(function=function)
     ]
-    public_url = request.build_absolute_uri(f"/fn/{function.slug}/")
     return {
         "function": function,
-        "public_url": public_url,
+        "public_url": public_url(request, f"/fn/{function.slug}/"),
         "bucket_rows": bucket_rows,
         "queue_rows": queue_rows,
         "queues": [row["queue"] for row in queue_rows],
