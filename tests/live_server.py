@@ -60,12 +60,20 @@ class LiveServer:
         )
         return done.stdout
 
-    def start(self):
+    def start(self, bind=None, public_host=None):
+        """daphne on 127.0.0.1; with `bind`, `manage.py serve` as `make run BIND=...` starts it,
+        with PUBLIC_URL=http://<public_host>:<its port> when `public_host` is given."""
         self.manage("migrate", "--noinput", "-v", "0")
         port = free_port()
         self.log = (self.workdir / "daphne.log").open("wb")
+        argv = [str(DAPHNE), "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"]
+        if bind is not None:
+            self.env.update(BIND=bind, PORT=str(port), PYTHONIOENCODING="utf-8")
+            if public_host:
+                self.env["PUBLIC_URL"] = f"http://{public_host}:{port}"
+            argv = [sys.executable, "manage.py", "serve"]
         self.process = subprocess.Popen(
-            [str(DAPHNE), "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
+            argv,
             cwd=REPO_ROOT,
             env=self.env,
             stdout=self.log,
