@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
+# BIND=0.0.0.0 serves a classroom: every interface, this machine's addresses allowed, links and
+# QR codes showing the address students reach (README, "Running a class").
+BIND ?= 127.0.0.1
 export DJANGO_SETTINGS_MODULE := config.settings
 
 .PHONY: run test test-js bench lint assets system-deps-run system-deps-test migrate
@@ -41,7 +44,7 @@ migrate: $(VENV)/.runtime
 
 run: system-deps-run $(VENV)/.runtime $(ASSETS) migrate
 	-$(PY) manage.py sync_lessons
-	$(VENV)/bin/daphne -b 127.0.0.1 -p $(PORT) config.asgi:application
+	BIND=$(BIND) PORT=$(PORT) $(PY) manage.py serve
 
 test: system-deps-test $(VENV)/.dev $(ASSETS)
 	$(VENV)/bin/ruff check .

@@ -72,16 +72,39 @@ def env_list(name, default):
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+DATABASE_SCHEMES = ("postgres", "postgresql", "pgsql")
+
+
+def database_from_url(url, conn_max_age):
+    """DATABASE_URL -> a Django DATABASES entry. PostgreSQL only: SQLite is the default without
+    a URL, and no other engine is tested."""
+    import dj_database_url
+
+    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+    if scheme not in DATABASE_SCHEMES:
+        raise ImproperlyConfigured(
+            "DATABASE_URL: expected postgres://USER:PASSWORD@HOST:PORT/NAME, "
+            f"got a {scheme or 'malformed'} URL"
+        )
+    try:
+        config = dj_database_url.parse(url, conn_max_age=conn_max_age, conn_health_checks=True)
+    except ValueError as error:
+        raise ImproperlyConfigured(f"DATABASE_URL: {error}") from None
+    if not config.get("NAME"):
+        raise ImproperlyConfigured("DATABASE_URL: the URL names no database (…/NAME at its end)")
+    return config
+
+
 def env_origin(name, default=""):
     """An origin, "scheme://host[:port]" with http or https and nothing after it; "" when unset.
-    Returned without a trailing slash."""
+    Returned lower-case, without a trailing slash (PUBLIC_URL, FUNCTION_URL_BASE)."""
     from urllib.parse import urlsplit
 
     raw = os.environ.get(name, default).strip()
     if not raw:
         return ""
-    parts = urlsplit(raw)
     try:
+        parts = urlsplit(raw)
         parts.port  # noqa: B018  (raises on a bad port)
     except ValueError:
         parts = None
@@ -95,6 +118,7 @@ def env_origin(name, default=""):
         or parts.fragment
     ):
         raise ImproperlyConfigured(
-            f"{name}={raw!r}: expected an origin such as https://fn.example.org or http://127.0.0.1:8001"
+            f"{name}={raw!r}: expected http(s)://HOST[:PORT] with no path, "
+            "e.g. https://fn.example.org or http://192.168.1.20:8000"
         )
     return f"{parts.scheme}://{parts.netloc.lower()}"

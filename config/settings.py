@@ -4,7 +4,9 @@ Embedded defaults (no variable set): SQLite, the in-memory channel layer, the sa
 inside the web process.
 """
 
+import hashlib
 import os
+import re
 import secrets
 import tempfile
 from pathlib import Path
@@ -12,7 +14,17 @@ from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_choice, env_float, env_int, env_list, env_origin, env_str
+from config import network
+from config.env import (
+    database_from_url,
+    env_bool,
+    env_choice,
+    env_float,
+    env_int,
+    env_list,
+    env_origin,
+    env_str,
+)
 from sandbox.engine.rules.billing import Prices
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -30,9 +42,40 @@ def _secret_key():
 
 
 SECRET_KEY = _secret_key()
+
+
+def _default_instance():
+    """The checkout's directory name and a digest of its path: two checkouts on one host get
+    two instances (their own environment cgroups), the same checkout always the same one."""
+    name = re.sub(r"[^A-Za-z0-9_.-]", "-", BASE_DIR.name).lstrip("_.-")[:32] or "coldstart"
+    return f"{name}-{hashlib.sha256(str(BASE_DIR).encode()).hexdigest()[:8]}"
+
+
+# INSTANCE: names this server's environment cgroups (coldstart-<INSTANCE>). Web and worker
+# processes of one deployment share it; it defaults to one per checkout.
+INSTANCE = env_str("INSTANCE") or _default_instance()
+if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", INSTANCE):
+    raise ImproperlyConfigured(
+        f"INSTANCE={INSTANCE!r}: expected up to 64 letters, digits, '_', '.' or '-', "
+        "starting with a letter or digit"
+    )
+
 DEBUG = env_bool("DEBUG", False)
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
-CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+# Serving a classroom. BIND and PORT are where `make run` (manage.py serve) listens; BIND=0.0.0.0
+# serves every interface and allows this machine's addresses as hosts. PUBLIC_URL, when set
+# (e.g. https://coldstart.school.example behind a TLS proxy), is the address every link and QR
+# code shows; otherwise the reachable address detected from BIND is (config/network.py).
+BIND = env_str("BIND", "127.0.0.1").strip()
+PORT = env_int("PORT", 8000, 1, 65535)
+PUBLIC_URL = env_origin("PUBLIC_URL")
+ROOM_ADDRESS = network.reachable_address(BIND)
+_room_hosts = network.room_hosts(BIND)
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", *_room_hosts])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [f"http://{host}:{PORT}" for host in _room_hosts])
+if PUBLIC_URL:
+    ALLOWED_HOSTS.append(network.url_host(urlsplit(PUBLIC_URL).hostname))
+    CSRF_TRUSTED_ORIGINS.append(PUBLIC_URL)
 
 INSTALLED_APPS = [
     "daphne",
@@ -71,34 +114,46 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "sandbox.web.context_processors.isolation",
+                "sandbox.web.context_processors.public_address",
             ],
         },
     },
 ]
 ASGI_APPLICATION = "config.asgi.application"
 
-DATABASES = {
-    "default": {
-        "ENGINE": "django.db.backends.sqlite3",
-        "NAME": env_str("SQLITE_PATH", str(BASE_DIR / "db.sqlite3")),
-        # The worker and the web side write from several threads: WAL lets readers go on while
-        # one writes, IMMEDIATE transactions queue writers on the busy timeout instead of
-        # failing with "database is locked" when a read transaction tries to upgrade.
-        "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE",
-                    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"},
-        # Tests use a file, not SQLite's shared-cache memory database, whose table locks
-        # ignore the busy timeout ("database table is locked") when threads write at once.
-        "TEST": {"NAME": os.path.join(tempfile.gettempdir(), f"coldstart-test-{os.getpid()}.sqlite3")},
+DATABASE_URL = env_str("DATABASE_URL")
+if DATABASE_URL:
+    # A shared database for several web and worker processes, e.g.
+    # postgres://coldstart:PASSWORD@db.example:5432/coldstart (psycopg 3). Connections are kept
+    # for DATABASE_CONN_MAX_AGE seconds and checked before reuse, so a database restart costs
+    # one failed query at most.
+    DATABASES = {"default": database_from_url(DATABASE_URL, env_int("DATABASE_CONN_MAX_AGE", 60, 0))}
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": env_str("SQLITE_PATH", str(BASE_DIR / "db.sqlite3")),
+            # The worker and the web side write from several threads: WAL lets readers go on
+            # while one writes, IMMEDIATE transactions queue writers on the busy timeout instead
+            # of failing with "database is locked" when a read transaction tries to upgrade.
+            "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE",
+                        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"},
+            # Tests use a file, not SQLite's shared-cache memory database, whose table locks
+            # ignore the busy timeout ("database table is locked") when threads write at once.
+            "TEST": {"NAME": os.path.join(tempfile.gettempdir(), f"coldstart-test-{os.getpid()}.sqlite3")},
+        }
     }
-}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
+    from config.redis_layer import redis_host
+
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "capacity": 1000},
+            # Survives idle workers and Redis restarts (config/redis_layer.py says how).
+            "BACKEND": "config.redis_layer.ReconnectingRedisChannelLayer",
+            "CONFIG": {"hosts": [redis_host(REDIS_URL)], "capacity": 1000},
         }
     }
 else:

@@ -3,7 +3,7 @@
 # Usage: scripts/system-deps.sh run|test
 set -euo pipefail
 need=(bubblewrap)
-if [ "${1:-run}" = test ]; then need+=(redis-server chromium); fi
+if [ "${1:-run}" = test ]; then need+=(redis-server postgresql chromium); fi
 missing=()
 for pkg in "${need[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -10,14 +10,15 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 
 
 @contextlib.contextmanager
-def launch_chromium():
+def launch_chromium(extra_args=()):
     """Debian's Chromium under sync Playwright. Use it from a package-scoped fixture, not a
     session one: while sync Playwright is open it keeps an event loop running in the main
     thread, and every asyncio.run() in later test packages would fail."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        args = [*CHROMIUM_ARGS, *extra_args]
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=args, headless=True)
         try:
             yield browser
         finally:

@@ -16,11 +16,12 @@ from tests.sandbox_helpers import processes_of_uids
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 # Slot uids of this test process, far from every other range in use on a shared host (dev server
-# 60000+, tests/conftest.py 61000..64199, bench 62000+, redis mode 62500+, lessons 64000+,
+# 60000+, tests/conftest.py 61000..64199, bench 62000+, scale-out test 62500..62507, lessons 64000+,
 # `manage.py invoke` tests 400000..799999) and distinct per pytest process, so concurrent runs
 # never kill, count or sweep each other's sandboxes. Blocks of this base:
 #   +0..+7 in-process worker tests, +8..+15 the browser tests' server, +16..+17 shutdown test,
-#   +18..+25 the Pyodide browser tests' server.
+#   +18..+25 the Pyodide browser tests' server, +26..+29 the two servers of tests/test_instances.py,
+#   +30 the served room of tests/test_serve_the_room.py, +31 the classroom browser test's server.
 PROCESS_UID_BASE = 1_000_000 + (os.getpid() % 60_000) * 32
 DAPHNE = Path(sys.executable).parent / "daphne"
 
@@ -59,12 +60,20 @@ class LiveServer:
         )
         return done.stdout
 
-    def start(self):
+    def start(self, bind=None, public_host=None):
+        """daphne on 127.0.0.1; with `bind`, `manage.py serve` as `make run BIND=...` starts it,
+        with PUBLIC_URL=http://<public_host>:<its port> when `public_host` is given."""
         self.manage("migrate", "--noinput", "-v", "0")
         port = free_port()
         self.log = (self.workdir / "daphne.log").open("wb")
+        argv = [str(DAPHNE), "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"]
+        if bind is not None:
+            self.env.update(BIND=bind, PORT=str(port), PYTHONIOENCODING="utf-8")
+            if public_host:
+                self.env["PUBLIC_URL"] = f"http://{public_host}:{port}"
+            argv = [sys.executable, "manage.py", "serve"]
         self.process = subprocess.Popen(
-            [str(DAPHNE), "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
+            argv,
             cwd=REPO_ROOT,
             env=self.env,
             stdout=self.log,
@@ -139,8 +148,9 @@ def sweep_sandboxes(uids):
     """Remove what a stopped server left, as the product recovers from a dead worker
     (cgroups.sweep_stale thaws and kills); returns the pids still alive after that."""
     from sandbox.engine import cgroups
+    from sandbox.worker.config import cgroup_group
 
-    cgroups.sweep_stale()
+    cgroups.sweep_stale(cgroup_group())  # the servers of this checkout use its instance's group
     left = wait_until_gone(uids, timeout=10)
     for pid in left:
         with contextlib.suppress(ProcessLookupError):

@@ -62,3 +62,20 @@ def processes_of_uids(uids):
         except OSError:
             continue
     return found
+
+
+def remove_cgroup_group(group):
+    """Sweep a test instance's environment cgroups (their workers are gone) and remove its
+    group directories, so test runs leave no directory behind in the cgroup hierarchy."""
+    from sandbox.engine import cgroups
+
+    version = cgroups.detect_version(group)
+    if version is None:
+        return
+    cgroups.sweep_stale(group)
+    bases = cgroups._v1_bases(group).values() if version == 1 else [cgroups._v2_base(group)]
+    for base in bases:
+        try:
+            base.rmdir()
+        except OSError:
+            pass  # still in use (a concurrent run of the same test) or already gone

@@ -165,6 +165,27 @@ def test_env_list_uses_a_copy_of_the_default_when_unset(setting):
     assert value is not default
 
 
+def test_database_url_gives_a_postgresql_entry_whose_connections_are_checked_before_reuse():
+    from config.env import database_from_url
+
+    config = database_from_url("postgres://coldstart:s3cret@db.example:6543/classroom", 60)
+    assert config["ENGINE"] == "django.db.backends.postgresql"
+    assert (config["HOST"], config["PORT"], config["NAME"]) == ("db.example", 6543, "classroom")
+    assert (config["USER"], config["PASSWORD"]) == ("coldstart", "s3cret")
+    assert config["CONN_MAX_AGE"] == 60 and config["CONN_HEALTH_CHECKS"] is True
+
+
+@pytest.mark.parametrize(
+    "bad",
+    ["mysql://u@h/db", "sqlite:///tmp/x.db", "db.example:5432/coldstart", "postgres://u@h:5432/"],
+)
+def test_database_url_refuses_what_is_not_a_postgresql_database_naming_the_variable(bad):
+    from config.env import database_from_url
+
+    with pytest.raises(ImproperlyConfigured, match="^DATABASE_URL: "):
+        database_from_url(bad, 0)
+
+
 @pytest.mark.parametrize(
     ("raw", "value"),
     [
@@ -187,5 +208,5 @@ def test_env_origin_accepts_an_origin_and_normalises_it(setting, raw, value):
 )
 def test_env_origin_refuses_anything_but_an_origin(setting, bad):
     setting(bad)
-    with pytest.raises(ImproperlyConfigured, match=rf"^{NAME}=.*: expected an origin"):
+    with pytest.raises(ImproperlyConfigured, match=rf"^{NAME}=.*: expected http\(s\)://HOST"):
         env_origin(NAME)

@@ -18,7 +18,6 @@ from django.conf import settings
 from django.contrib.messages.storage.cookie import CookieStorage
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpResponse, JsonResponse
-from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 
 from sandbox.engine.rules import events
@@ -64,13 +63,6 @@ def visitor_cookies(header):
         if part and not (("=" in part) and is_app_cookie(part.split("=", 1)[0])):
             kept.append(part)
     return kept
-
-
-def public_url(request, slug):
-    """A function's URL as pages show it: on FUNCTION_URL_BASE when set, else on this origin."""
-    path = reverse("function_url", args=[slug])
-    base = settings.FUNCTION_URL_BASE
-    return f"{base}{path}" if base else request.build_absolute_uri(path)
 
 
 def body_limit():

@@ -20,6 +20,7 @@ from lessons.permissions import instructor_required
 from lessons.qr import qr_svg
 from sandbox.models import Function, Invocation
 from sandbox.web import signin
+from sandbox.web.public_url import public_url
 
 
 # ---------------------------------------------------------------- instructors
@@ -73,7 +74,7 @@ def _my_classroom(request, code):
 @instructor_required
 def dashboard(request, code):
     classroom = _my_classroom(request, code)
-    join_url = request.build_absolute_uri(reverse("lessons:join") + f"?code={classroom.join_code}")
+    join_url = public_url(request, reverse("lessons:join") + f"?code={classroom.join_code}")
     return render(
         request,
         "lessons/dashboard.html",

@@ -12,7 +12,7 @@ from lessons.permissions import is_instructor
 from lessons.qr import qr_svg
 from sandbox.models import Function
 from sandbox.web.metrics import function_metrics
-from triggers.http import public_url
+from sandbox.web.public_url import function_url
 
 
 # ---------------------------------------------------------------- demo mode
@@ -33,7 +33,7 @@ def _demo_function(request, slug):
 @require_GET
 def demo(request, slug):
     function = _demo_function(request, slug)
-    url = public_url(request, function.slug)
+    url = function_url(request, function.slug)
     return render(request, "lessons/demo.html", {"function": function, "url": url, "qr": qr_svg(url)})
 
 

@@ -2,7 +2,9 @@
 
 Works on cgroup v1 (one hierarchy per controller, as on the target Debian 12 VMs) and v2.
 The service may already sit in a sub-cgroup: children are created under the cgroup that
-/proc/self/cgroup names for each controller.
+/proc/self/cgroup names for each controller, in a group directory of their own (GROUP_DIR by
+default; the worker names one per Coldstart instance, so two servers from two checkouts on one
+host never sweep or count each other's environments).
 """
 
 import os
@@ -24,13 +26,13 @@ def _own_cgroup_paths():
     return paths
 
 
-def detect_version():
+def detect_version(group=GROUP_DIR):
     """2, 1 or None when no usable cgroup hierarchy is writable here."""
     if (ROOT / "cgroup.controllers").exists():
-        return 2 if os.access(ROOT, os.W_OK) or _v2_base_writable() else None
+        return 2 if os.access(ROOT, os.W_OK) or _v2_base_writable(group) else None
     if all((ROOT / c).is_dir() for c in V1_CONTROLLERS):
         try:
-            for base in _v1_bases().values():
+            for base in _v1_bases(group).values():
                 base.mkdir(exist_ok=True)
                 probe = base / f"probe-{os.getpid()}"
                 probe.mkdir(exist_ok=True)
@@ -41,19 +43,19 @@ def detect_version():
     return None
 
 
-def _v1_bases():
+def _v1_bases(group=GROUP_DIR):
     own = _own_cgroup_paths()
-    return {c: ROOT / c / own.get(c, "/").lstrip("/") / GROUP_DIR for c in V1_CONTROLLERS}
+    return {c: ROOT / c / own.get(c, "/").lstrip("/") / group for c in V1_CONTROLLERS}
 
 
-def _v2_base():
+def _v2_base(group=GROUP_DIR):
     own = _own_cgroup_paths().get("", "/")
-    return ROOT / own.lstrip("/") / GROUP_DIR
+    return ROOT / own.lstrip("/") / group
 
 
-def _v2_base_writable():
+def _v2_base_writable(group):
     try:
-        base = _v2_base()
+        base = _v2_base(group)
         base.mkdir(exist_ok=True)
         return True
     except OSError:
@@ -73,16 +75,16 @@ def _read(path):
 class Cgroup:
     """The cgroup(s) of one environment. `join_paths` is what the child writes its pid into."""
 
-    def __init__(self, name, version):
+    def __init__(self, name, version, group=GROUP_DIR):
         self.name = name
         self.version = version
         if version == 1:
-            bases = _v1_bases()
+            bases = _v1_bases(group)
             for base in bases.values():
                 base.mkdir(exist_ok=True)
             self.dirs = {c: base / name for c, base in bases.items()}
         else:
-            base = _v2_base()
+            base = _v2_base(group)
             base.mkdir(exist_ok=True)
             _enable_v2_controllers(base)
             self.dirs = {"": base / name}
@@ -271,15 +273,25 @@ def join(paths):
             os.close(fd)
 
 
-def sweep_stale():
+def _running(pid):
+    """True while the process exists and has not exited (a zombie's environments are stale)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[0] != "Z"
+
+
+def sweep_stale(group=GROUP_DIR):
     """Remove environment cgroups left by a worker that died hard (its pid is gone).
 
-    Names are `w<worker pid>-e<n>`, so live workers' environments are never touched.
+    Only in `group` (one Coldstart instance's); names are `w<worker pid>-e<n>`, so live
+    workers' environments are never touched.
     """
-    version = detect_version()
+    version = detect_version(group)
     if version is None:
         return 0
-    bases = _v1_bases() if version == 1 else {"": _v2_base()}
+    bases = _v1_bases(group) if version == 1 else {"": _v2_base(group)}
     names = set()
     for base in bases.values():
         if base.is_dir():
@@ -287,8 +299,8 @@ def sweep_stale():
     removed = 0
     for name in names:
         owner = name.split("-", 1)[0].lstrip("w")
-        if owner.isdigit() and Path(f"/proc/{owner}").exists():
+        if owner.isdigit() and _running(owner):
             continue
-        Cgroup(name, version).destroy()
+        Cgroup(name, version, group).destroy()
         removed += 1
     return removed

@@ -126,7 +126,7 @@ class ExecutionEnvironment:
         self.slot = self.slots.acquire()
         try:
             if iso.cgroup_version:
-                self.cgroup = Cgroup(self.name, iso.cgroup_version)
+                self.cgroup = Cgroup(self.name, iso.cgroup_version, iso.cgroup_group)
                 # Init runs with a full vCPU (Lambda boosts CPU during init); the quota
                 # proportional to memory applies from the first invocation on.
                 self.cgroup.configure(

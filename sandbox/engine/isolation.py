@@ -37,6 +37,7 @@ class Isolation:
     seccomp_filter: bytes | None = None
     switch_uid: bool = False
     missing: list[str] = field(default_factory=list)
+    cgroup_group: str = cgroups.GROUP_DIR  # the directory this engine's environment cgroups go in
 
     def describe(self):
         if not self.missing:
@@ -49,9 +50,9 @@ def sandbox_python():
     return os.path.realpath(sys.executable), sys.base_prefix
 
 
-def detect(require=None):
+def detect(require=None, cgroup_group=cgroups.GROUP_DIR):
     python, prefix = sandbox_python()
-    iso = Isolation(level="rlimits-only", python=python, python_prefix=prefix)
+    iso = Isolation(level="rlimits-only", python=python, python_prefix=prefix, cgroup_group=cgroup_group)
     iso.bwrap = shutil.which("bwrap")
     if iso.bwrap is None:
         iso.missing.append("bubblewrap is not installed (apt-get install bubblewrap)")
@@ -64,7 +65,7 @@ def detect(require=None):
             iso.missing.append("setpriv (util-linux) is missing: cannot drop to slot uids")
     else:
         iso.missing.append("not running as root: no per-slot uids, no cgroups")
-    iso.cgroup_version = cgroups.detect_version() if os.geteuid() == 0 else None
+    iso.cgroup_version = cgroups.detect_version(cgroup_group) if os.geteuid() == 0 else None
     if iso.cgroup_version is None and os.geteuid() == 0:
         iso.missing.append("no writable cgroup hierarchy (memory, pids, cpu, freezer)")
     iso.seccomp_filter = seccomp.build_filter()

@@ -18,6 +18,7 @@ from sandbox.models import DEFAULT_CODE, ApiToken, Function, Invocation, LoadTes
 from sandbox.web.fields import ConfigError
 from sandbox.web.forms import apply_concurrency, clean_config
 from sandbox.web.metrics import function_metrics
+from sandbox.web.public_url import public_url
 from sandbox.worker import (
     configure_function,
     ensure_embedded_worker,
@@ -98,8 +99,8 @@ def _function_json(request, function):
         "environment": function.environment,
         "reserved_concurrency": function.reserved_concurrency,
         "provisioned_concurrency": function.provisioned_concurrency,
-        "url": request.build_absolute_uri(function.get_absolute_url()),
-        "invoke_url": request.build_absolute_uri(f"/api/functions/{function.slug}/invocations"),
+        "url": public_url(request, function.get_absolute_url()),
+        "invoke_url": public_url(request, f"/api/functions/{function.slug}/invocations"),
     }
 
 

@@ -6,7 +6,7 @@ from functools import cache
 
 from django.conf import settings
 
-from sandbox.engine import cgroups
+from sandbox.engine import cgroups, uidlease
 from sandbox.engine.core import Engine
 from sandbox.engine.isolation import detect
 from sandbox.engine.outcomes import Limits
@@ -34,12 +34,34 @@ def account_limits():
     return AccountLimits.from_table(settings.SCALING)
 
 
+def cgroup_group():
+    """Where this instance's environment cgroups live: one directory per checkout (or INSTANCE),
+    so another server's start-up sweep never removes them."""
+    return f"coldstart-{settings.INSTANCE}"
+
+
+def slot_uid_base(isolation):
+    """SANDBOX_SLOT_UID_BASE, or the next free block when another worker on this host runs
+    sandboxes as those uids (sandbox/engine/uidlease.py)."""
+    s = settings.SANDBOX
+    if not isolation.switch_uid:
+        return s["SLOT_UID_BASE"]  # no uid switching: the slots' uids are never used
+    base = uidlease.lease(s["SLOT_UID_BASE"], s["MAX_ENVIRONMENTS"])
+    if base != s["SLOT_UID_BASE"]:
+        log.warning(
+            "slot uids %d.. are used by another Coldstart worker on this host; this one runs "
+            "its sandboxes as uids %d..%d",
+            s["SLOT_UID_BASE"], base, base + s["MAX_ENVIRONMENTS"] - 1,
+        )
+    return base
+
+
 def engine_from_settings():
     s = settings.SANDBOX
-    isolation = detect(require=s["REQUIRE"] or None)
+    isolation = detect(require=s["REQUIRE"] or None, cgroup_group=cgroup_group())
     if isolation.cgroup_version:
-        cgroups.sweep_stale()
-    slots = SlotPool(s["MAX_ENVIRONMENTS"], s["SLOT_UID_BASE"])
+        cgroups.sweep_stale(isolation.cgroup_group)
+    slots = SlotPool(s["MAX_ENVIRONMENTS"], slot_uid_base(isolation))
     log.warning("Coldstart sandbox: %s", isolation.describe())
     return Engine(isolation, Limits.from_table(s), slots, prices_from_settings())
 

@@ -4,6 +4,7 @@ in settings.WORKER_BACKGROUND (queue pollers, schedules, async retries)."""
 import asyncio
 import atexit
 import logging
+import signal
 
 from django.conf import settings
 from django.utils.module_loading import import_string
@@ -45,11 +46,21 @@ def start_background():
         # with their parent until something thawed them.
         atexit.register(state.close_all)
         state.exit_hook = True
+        if settings.SANDBOX_WORKER == "external":
+            # A `runworker` process has no SIGTERM handler of its own (daphne does): without one
+            # a service manager's stop skips atexit and leaves frozen environments behind.
+            loop.add_signal_handler(signal.SIGTERM, _exit_on_sigterm)
     if settings.SANDBOX_SERVICES and engine.services is None:
         engine.services = import_string(settings.SANDBOX_SERVICES)
     state.background = [asyncio.ensure_future(_heartbeat_forever()), asyncio.ensure_future(_reap_forever())]
     for path in settings.WORKER_BACKGROUND:
         state.background.append(asyncio.ensure_future(_supervised(import_string(path))))
+
+
+def _exit_on_sigterm():
+    log.warning("SIGTERM: destroying this worker's environments and exiting")
+    state.close_all()  # now, while the event loop that owns their pipes still runs
+    raise SystemExit(0)
 
 
 async def _supervised(loop_function):

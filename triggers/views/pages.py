@@ -6,7 +6,9 @@ from django.views.decorators.http import require_GET
 
 from sandbox.models import ApiToken
 from sandbox.web.ownership import own_function
-from triggers import http, queues, schedules
+from sandbox.web.public_url import function_url
+from triggers import queues, schedules
+from triggers.http import body_limit
 from triggers.models import (
     MAX_OBJECT_BYTES,
     AsyncEvent,
@@ -40,10 +42,9 @@ def _page_context(request, function):
     schedule_rows = [
         {"schedule": s, "upcoming": schedules.upcoming(s)} for s in Schedule.objects.filter(function=function)
     ]
-    public_url = http.public_url(request, function.slug)
     return {
         "function": function,
-        "public_url": public_url,
+        "public_url": function_url(request, function.slug),
         "bucket_rows": bucket_rows,
         "queue_rows": queue_rows,
         "queues": [row["queue"] for row in queue_rows],
@@ -57,7 +58,7 @@ def _page_context(request, function):
         )[:15],
         "api_token": ApiToken.for_user(user).key,
         "max_object_mb": MAX_OBJECT_BYTES // (1024 * 1024),
-        "http_body_limit": http.body_limit(),
+        "http_body_limit": body_limit(),
         "classroom_speed": settings.TIMER_SCALE != 1,
         "scale_note": schedules.describe_scale(),
         "timer_scale": settings.TIMER_SCALE,
