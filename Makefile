@@ -41,7 +41,7 @@ migrate: $(VENV)/.runtime
 
 run: system-deps-run $(VENV)/.runtime $(ASSETS) migrate
 	-$(PY) manage.py sync_lessons
-	$(VENV)/bin/daphne -b 127.0.0.1 -p $(PORT) config.asgi:application
+	$(PY) -m config.serve -b 127.0.0.1 -p $(PORT) config.asgi:application
 
 test: system-deps-test $(VENV)/.dev $(ASSETS)
 	$(VENV)/bin/ruff check .

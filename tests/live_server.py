@@ -1,5 +1,6 @@
 """A real Coldstart server as a subprocess: `manage.py migrate` on its own SQLite file, then
-daphne exactly as `make run` starts it (embedded sandbox worker, nothing mocked)."""
+daphne exactly as `make run` starts it (`python -m config.serve`: daphne with the project's
+WebSocket limits; embedded sandbox worker, nothing mocked)."""
 
 import contextlib
 import os
@@ -22,7 +23,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 #   +0..+7 in-process worker tests, +8..+15 the browser tests' server, +16..+17 shutdown test,
 #   +18..+25 the Pyodide browser tests' server.
 PROCESS_UID_BASE = 1_000_000 + (os.getpid() % 60_000) * 32
-DAPHNE = Path(sys.executable).parent / "daphne"
+SERVE = [sys.executable, "-m", "config.serve"]  # as the Makefile's `run` target
 
 
 def free_port():
@@ -64,7 +65,7 @@ class LiveServer:
         port = free_port()
         self.log = (self.workdir / "daphne.log").open("wb")
         self.process = subprocess.Popen(
-            [str(DAPHNE), "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
+            [*SERVE, "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
             cwd=REPO_ROOT,
             env=self.env,
             stdout=self.log,
