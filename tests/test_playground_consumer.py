@@ -206,3 +206,54 @@ async def test_handler_output_arrives_html_escaped(worker_session):
     received = "".join(frames)
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in received
     assert "<script" not in received.lower(), "handler output reached the page as markup"
+
+
+PRINTS_PAST_THE_DISPLAY_CAP = """
+def handler(event, context):
+    for n in range(2300):
+        print("line", n)
+    return {"printed": 2300}
+"""
+
+
+async def test_past_the_display_cap_end_and_report_still_reach_the_page(worker_session):
+    function, session = await learner_with_function("ada", PRINTS_PAST_THE_DISPLAY_CAP)
+    communicator = socket_for(function, session)
+    connected, _ = await communicator.connect(timeout=5)
+    assert connected
+    try:
+        frames, status = await run_to_completion(communicator, invoke_message(PRINTS_PAST_THE_DISPLAY_CAP))
+    finally:
+        await communicator.disconnect()
+    assert status == "ok"
+    received = "".join(frames)
+    assert ">line 1990</div>" in received and ">line 2100</div>" not in received
+    assert "Display limit: only the first 2000 lines are shown here" in received
+    assert re.search(r'<div class="log-line log-platform">END RequestId: [0-9a-f-]+</div>', received)
+    assert re.search(r'<div class="log-line log-report">REPORT RequestId: [0-9a-f-]+\tDuration', received)
+    assert "more lines not shown here" in received
+
+
+async def test_each_invocation_opens_a_run_in_the_log_pane_and_its_heading_gets_the_report(worker_session):
+    function, session = await learner_with_function("ada")
+    communicator = socket_for(function, session)
+    connected, _ = await communicator.connect(timeout=5)
+    assert connected
+    try:
+        first, _ = await run_to_completion(communicator, invoke_message(HELLO))
+        second, _ = await run_to_completion(communicator, invoke_message(HELLO))
+    finally:
+        await communicator.disconnect()
+    ids = []
+    for frames, cold in ((first, "1"), (second, "0")):
+        started = next(f for f in frames if 'hx-swap-oob="beforeend:#log-runs"' in f)
+        run = re.search(r'<details class="log-run" data-request-id="([0-9a-f-]+)" open>', started)
+        request_id = run.group(1)
+        ids.append(request_id)
+        assert '<div class="log" id="log-lines">' in started
+        heading = rf'<summary class="run-head" id="run-head-{request_id}" data-status="ok"[^>]*>'
+        head = re.search(heading, frames[-1])
+        assert head, "the finished run's heading was not sent"
+        assert f'data-cold="{cold}"' in head.group(0) and "data-billed-ms=" in head.group(0)
+        assert ("data-init-ms=" in head.group(0)) == (cold == "1")
+    assert ids[0] != ids[1]
