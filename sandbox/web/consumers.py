@@ -29,6 +29,7 @@ from sandbox.worker import (
 from sandbox.worker.channels import invocation_group
 
 MAX_REPEAT = 20
+DEFAULT_REPEAT = 5
 RESUMED_NOTICE = "[coldstart] Reconnected: showing the invocation in progress."
 
 
@@ -42,6 +43,7 @@ class PlaygroundConsumer(AsyncWebsocketConsumer):
             return
         self.sequence = None
         self.current = None
+        self.repeat = DEFAULT_REPEAT
         self.log = StreamedLog()
         self.done = None
         await self.accept()
@@ -96,12 +98,11 @@ class PlaygroundConsumer(AsyncWebsocketConsumer):
             await self.send(render_to_string("sandbox/fragments/event_error.html", {"message": str(exc)}))
             return
         await self.send(render_to_string("sandbox/fragments/event_error.html", {"message": ""}))
-        count = 1
-        if action == "invoke_n":
-            try:
-                count = max(1, min(MAX_REPEAT, int(data.get("repeat", 5))))
-            except (TypeError, ValueError):
-                count = 5
+        try:  # kept, so the re-rendered buttons show what the learner typed
+            self.repeat = max(2, min(MAX_REPEAT, int(data.get("repeat", self.repeat))))
+        except (TypeError, ValueError):
+            pass
+        count = self.repeat if action == "invoke_n" else 1
         self.sequence = asyncio.ensure_future(self._run_sequence(event_json, count))
 
     async def _run_sequence(self, event_json, count):
@@ -214,6 +215,7 @@ class PlaygroundConsumer(AsyncWebsocketConsumer):
     async def _send_actions(self, running):
         await self.send(
             render_to_string(
-                "sandbox/fragments/actions.html", {"running": running, "function": self.function}
+                "sandbox/fragments/actions.html",
+                {"running": running, "function": self.function, "repeat": self.repeat},
             )
         )

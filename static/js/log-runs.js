@@ -70,9 +70,12 @@
   }
 
   function columnTitle(head, number) {
+    return "#" + number + " " + (head.dataset.cold === "1" ? "❄ cold" : "♨ warm");
+  }
+
+  function columnTooltip(head) {
     const time = head.querySelector(".run-time");
-    const start = head.dataset.cold === "1" ? "❄ cold" : "♨ warm";
-    return "#" + number + " " + (time ? time.textContent : "") + " " + start;
+    return (time ? time.textContent + " · " : "") + head.querySelector(".run-id").title;
   }
 
   function drawComparison(all) {
@@ -87,11 +90,11 @@
       return;
     }
     const header = el("tr", {}, [el("th", { scope: "col", text: "REPORT" }),
-      ...heads.map((h, i) => el("th", { scope: "col", title: h.querySelector(".run-id").title, text: columnTitle(h, i + 1) }))]);
+      ...heads.map((h, i) => el("th", { scope: "col", title: columnTooltip(h), text: columnTitle(h, i + 1) }))]);
     const rows = FIELDS.map(([label, key, format]) => el("tr", {}, [el("th", { scope: "row", text: label }),
       ...heads.map((h) => el("td", { text: format(h.dataset[key]) }))]));
     box.replaceChildren(el("table", {}, [
-      el("caption", { text: "The REPORT lines of the last " + heads.length + " invocations, oldest first" }),
+      el("caption", { class: "sr-only", text: "The REPORT lines of the last " + heads.length + " invocations, oldest first" }),
       el("thead", {}, [header]), el("tbody", {}, rows)]));
   }
 

@@ -51,6 +51,7 @@
     if (!box) return;
     box.textContent = message + " Invoke was not sent.";
     box.classList.add("refused");
+    box.tabIndex = -1; // focusable by script, not in the tab order
     box.focus();
     box.scrollIntoView({ block: "nearest" });
   }

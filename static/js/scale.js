@@ -194,11 +194,17 @@
     });
     // time axis: labels kept inside the canvas
     const axisY = top + (lanes.length + 1) * (laneH + gap) + font / 2 + 6;
-    const step = niceStep(end / 6);
+    // As many labels as fit the width, none overlapping the one before.
+    const fits = Math.floor((right - left) / (ctx.measureText("00.0 s").width + 16));
+    const step = niceStep(end / Math.max(2, Math.min(6, fits)));
+    let free = 0;
     for (let t = 0; t <= end; t += step) {
       const label = (t / 1000).toFixed(step < 1000 ? 1 : 0) + " s";
       const w = ctx.measureText(label).width;
-      ctx.fillText(label, Math.min(Math.max(x(t) - w / 2, left), width - w - 2), axisY);
+      const at = Math.min(Math.max(x(t) - w / 2, left), width - w - 2);
+      if (at < free) continue;
+      ctx.fillText(label, at, axisY);
+      free = at + w + 8;
     }
   }
 
