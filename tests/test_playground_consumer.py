@@ -193,15 +193,20 @@ async def test_bad_messages_get_an_error_fragment_and_the_socket_stays_usable(wo
     assert await invocation_count(function) == 1
 
 
-async def test_handler_output_arrives_html_escaped(worker_session):
-    function, session = await learner_with_function("ada", PRINTS_A_SCRIPT_TAG)
+async def runs_of(code, times=1):
+    """A learner's function with `code`, invoked `times` from its page: each run's frames and status."""
+    function, session = await learner_with_function("ada", code)
     communicator = socket_for(function, session)
     connected, _ = await communicator.connect(timeout=5)
     assert connected
     try:
-        frames, status = await run_to_completion(communicator, invoke_message(PRINTS_A_SCRIPT_TAG))
+        return [await run_to_completion(communicator, invoke_message(code)) for _ in range(times)]
     finally:
         await communicator.disconnect()
+
+
+async def test_handler_output_arrives_html_escaped(worker_session):
+    ((frames, status),) = await runs_of(PRINTS_A_SCRIPT_TAG)
     assert status == "ok"
     received = "".join(frames)
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in received
@@ -217,14 +222,7 @@ def handler(event, context):
 
 
 async def test_past_the_display_cap_end_and_report_still_reach_the_page(worker_session):
-    function, session = await learner_with_function("ada", PRINTS_PAST_THE_DISPLAY_CAP)
-    communicator = socket_for(function, session)
-    connected, _ = await communicator.connect(timeout=5)
-    assert connected
-    try:
-        frames, status = await run_to_completion(communicator, invoke_message(PRINTS_PAST_THE_DISPLAY_CAP))
-    finally:
-        await communicator.disconnect()
+    ((frames, status),) = await runs_of(PRINTS_PAST_THE_DISPLAY_CAP)
     assert status == "ok"
     received = "".join(frames)
     assert ">line 1990</div>" in received and ">line 2100</div>" not in received
@@ -235,15 +233,7 @@ async def test_past_the_display_cap_end_and_report_still_reach_the_page(worker_s
 
 
 async def test_each_invocation_opens_a_run_in_the_log_pane_and_its_heading_gets_the_report(worker_session):
-    function, session = await learner_with_function("ada")
-    communicator = socket_for(function, session)
-    connected, _ = await communicator.connect(timeout=5)
-    assert connected
-    try:
-        first, _ = await run_to_completion(communicator, invoke_message(HELLO))
-        second, _ = await run_to_completion(communicator, invoke_message(HELLO))
-    finally:
-        await communicator.disconnect()
+    (first, _), (second, _) = await runs_of(HELLO, times=2)
     ids = []
     for frames, cold in ((first, "1"), (second, "0")):
         started = next(f for f in frames if 'hx-swap-oob="beforeend:#log-runs"' in f)

@@ -33,3 +33,13 @@ def log_line(page, text):
 
 def slug_of(page):
     return page.url.rstrip("/").split("/functions/")[1].split("/")[0]
+
+
+def function_invoked_once(page, name, code=None):
+    """A new function (with `code`), invoked once from the page; returns when the run is over."""
+    new_function(page, name)
+    if code is not None:
+        set_editor(page, "#code", code)
+    page.locator("#invoke-btn").click()
+    expect(history_rows(page)).to_have_count(1, timeout=30_000)
+    expect(page.locator("#invoke-btn")).to_be_enabled()

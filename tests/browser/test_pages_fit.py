@@ -6,7 +6,7 @@ import textwrap
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.helpers import history_rows, new_function, set_editor, slug_of
+from tests.browser.helpers import function_invoked_once, slug_of
 
 pytestmark = pytest.mark.browser
 
@@ -32,11 +32,7 @@ def no_horizontal_overflow(page, where):
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_every_changed_page_fits_each_screen(open_page, artifacts, scheme):
     page = open_page(1366, 900, color_scheme=scheme)
-    new_function(page, "fits-every-screen")
-    set_editor(page, "#code", SLEEPS)
-    page.locator("#invoke-btn").click()
-    expect(history_rows(page)).to_have_count(1)
-    expect(page.locator("#invoke-btn")).to_be_enabled()
+    function_invoked_once(page, "fits-every-screen", SLEEPS)
     slug = slug_of(page)
     page.locator(".tabs >> text=Scaling").click()
     page.fill("input[name=requests]", "6")

@@ -9,7 +9,7 @@ import textwrap
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.helpers import history_rows, log_line, new_function, set_editor
+from tests.browser.helpers import function_invoked_once, history_rows, log_line, new_function, set_editor
 
 pytestmark = pytest.mark.browser
 
@@ -90,10 +90,7 @@ def test_ctrl_enter_in_an_editor_invokes_once_and_inserts_no_newline(page):
 
 def test_a_1280x720_projector_shows_invoke_the_editor_and_the_start_of_the_logs(open_page, artifacts):
     page = open_page(1280, 720)
-    new_function(page, "projector")
-    set_editor(page, "#code", HELLO)
-    page.locator("#invoke-btn").click()
-    finished(page, 1)
+    function_invoked_once(page, "projector", HELLO)
     page.reload()
     expect(page.locator("#connection[data-state=open]")).to_be_visible()
     assert page.evaluate("window.scrollY") == 0
@@ -144,9 +141,7 @@ def colour(page, selector, prop):
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_the_theme_follows_the_system_setting_with_projector_contrast(open_page, artifacts, scheme):
     page = open_page(1366, 900, color_scheme=scheme)
-    new_function(page, f"theme-{scheme}")
-    page.locator("#invoke-btn").click()
-    finished(page, 1)
+    function_invoked_once(page, f"theme-{scheme}")
 
     background = colour(page, "body", "backgroundColor")
     panel = colour(page, ".editor-pane", "backgroundColor")
@@ -182,10 +177,7 @@ def test_the_header_names_the_python_of_the_chosen_run_mode(page):
 
 def test_the_log_pane_keeps_the_last_five_runs_to_compare_their_report_lines(open_page, artifacts):
     page = open_page(1366, 900)
-    new_function(page, "compare")
-    set_editor(page, "#code", HELLO)
-    page.locator("#invoke-btn").click()
-    finished(page, 1)
+    function_invoked_once(page, "compare", HELLO)
     page.locator("#repeat").fill("4")
     page.locator("#invoke-n-btn").click()
     finished(page, 5)

@@ -6,7 +6,7 @@ import textwrap
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.helpers import history_rows, new_function, set_editor, slug_of
+from tests.browser.helpers import function_invoked_once, slug_of
 
 pytestmark = pytest.mark.browser
 
@@ -22,10 +22,7 @@ SLOW = textwrap.dedent(
 
 
 def test_an_async_invocation_appears_and_finishes_without_a_reload(page, artifacts):
-    new_function(page, "live-rows")
-    set_editor(page, "#code", SLOW)
-    page.locator("#invoke-btn").click()  # saves the code
-    expect(history_rows(page)).to_have_count(1)
+    function_invoked_once(page, "live-rows", SLOW)  # saves the code
     csrf = page.locator("#function-form [name=csrfmiddlewaretoken]").get_attribute("value")
     slug = slug_of(page)
 
