@@ -169,9 +169,17 @@
     const end = windowEnd(m);
     const x = (ms) => left + (Math.min(Math.max(ms, 0), end) / end) * (right - left);
     const midY = (y) => y + laneH / 2;
+    // Every label goes through here; how many would not fit whole is written on the canvas
+    // (data-clipped-labels), where the tests read it.
+    let clipped = 0;
+    const label = (textValue, at, y, maxX) => {
+      const w = ctx.measureText(textValue).width;
+      if (at < 0 || at + w > (maxX === undefined ? width : maxX)) clipped += 1;
+      ctx.fillText(textValue, at, y);
+    };
 
     ctx.fillStyle = text;
-    ctx.fillText("throttled", 8, midY(top));
+    label("throttled", 8, midY(top), left);
     for (const t of m.throttles) {
       ctx.fillStyle = COLORS.throttle;
       ctx.fillRect(x(t.at) - 1, top + 3, 3, laneH - 6);
@@ -179,7 +187,7 @@
     lanes.forEach((lane, i) => {
       const y = top + (i + 1) * (laneH + gap);
       ctx.fillStyle = text;
-      ctx.fillText(laneLabel(lane, i), 8, midY(y));
+      label(laneLabel(lane, i), 8, midY(y), left);
       const laneEnd = lane.to == null ? end : lane.to;
       ctx.fillStyle = themeColor(lane.to == null ? "--chart-lane" : "--chart-lane-ended", lane.to == null ? "#eef0f3" : "#d7dbe0");
       ctx.fillRect(x(lane.from), y, Math.max(2, x(laneEnd) - x(lane.from)), laneH);
@@ -189,8 +197,8 @@
         ctx.fillRect(x(s.from), y + 2, Math.max(2, x(s.to) - x(s.from)), laneH - 4);
       }
       ctx.fillStyle = text;
-      if (lane.started_before) ctx.fillText("◂", x(0) + 2, midY(y)); // started before the window
-      if (lane.to != null) endLabel(ctx, "✕ " + (lane.end_reason || "ended"), x(lane.to), midY(y), right);
+      if (lane.started_before) label("◂", x(0) + 2, midY(y)); // started before the window
+      if (lane.to != null) endLabel(ctx, label, "✕ " + (lane.end_reason || "ended"), x(lane.to), midY(y), right);
     });
     // time axis: labels kept inside the canvas
     const axisY = top + (lanes.length + 1) * (laneH + gap) + font / 2 + 6;
@@ -199,19 +207,20 @@
     const step = niceStep(end / Math.max(2, Math.min(6, fits)));
     let free = 0;
     for (let t = 0; t <= end; t += step) {
-      const label = (t / 1000).toFixed(step < 1000 ? 1 : 0) + " s";
-      const w = ctx.measureText(label).width;
+      const tick = (t / 1000).toFixed(step < 1000 ? 1 : 0) + " s";
+      const w = ctx.measureText(tick).width;
       const at = Math.min(Math.max(x(t) - w / 2, left), width - w - 2);
       if (at < free) continue;
-      ctx.fillText(label, at, axisY);
+      label(tick, at, axisY);
       free = at + w + 8;
     }
+    canvas.dataset.clippedLabels = String(clipped);
   }
 
   // After the lane's end, or inside it, right-aligned, when the canvas is too narrow there.
-  function endLabel(ctx, label, atX, y, right) {
-    const w = ctx.measureText(label).width;
-    ctx.fillText(label, atX + 4 + w <= right ? atX + 4 : atX - w - 4, y);
+  function endLabel(ctx, label, textValue, atX, y, right) {
+    const w = ctx.measureText(textValue).width;
+    label(textValue, atX + 4 + w <= right ? atX + 4 : atX - w - 4, y);
   }
 
   function niceStep(raw) {

@@ -52,5 +52,6 @@ def test_every_changed_page_fits_each_screen(open_page, artifacts, scheme):
             page.goto(url)
             if name == "scaling":
                 expect(page.locator(".scale[data-state=finished]")).to_be_attached()
+                expect(page.locator("#timeline")).to_have_attribute("data-clipped-labels", "0")
             no_horizontal_overflow(page, f"{name} at {width}x{height} ({scheme})")
             page.screenshot(path=artifacts / f"{name}-{width}x{height}-{scheme}.png", full_page=True)

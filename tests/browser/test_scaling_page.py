@@ -49,6 +49,7 @@ def test_a_load_of_20_at_concurrency_5_shows_five_environment_lanes(page, artifa
     assert summary.startswith("5 environments over ") and "20 invocations" in summary
     assert page.get_attribute("#timeline", "aria-label") == summary
     assert page.inner_text("#concurrency-summary").startswith("Peak: 5 concurrent executions")
+    assert page.get_attribute("#timeline", "data-clipped-labels") == "0"  # lane and axis labels whole
     page.click("text=The environments as a table")
     assert page.locator("#timeline-table tr").count() == 1 + 5
     # The window is the load test: the environment warmed by the playground's invoke started
