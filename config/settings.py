@@ -271,6 +271,14 @@ QUEUE_STALE_SECONDS = env_float("QUEUE_STALE_SECONDS", 15.0, 1.0)
 # The API accepts events up to the 6 MB payload limit (Django's default cap is 2.5 MB).
 DATA_UPLOAD_MAX_MEMORY_SIZE = SANDBOX["PAYLOAD_BYTES"] + 128 * 1024
 
+# The playground sends the event, the code and the form fields in one WebSocket message. Room for
+# an event at the payload limit after JSON escaping (at most doubles valid JSON text) plus 2 MiB
+# for the code and the rest. daphne's default is 1 MiB: `python -m config.serve` (what `make run`
+# starts) and daphne's `manage.py runserver` (the two DAPHNE_ settings) take this instead.
+WEBSOCKET_MAX_MESSAGE_BYTES = 2 * SANDBOX["PAYLOAD_BYTES"] + 2 * 1024 * 1024
+DAPHNE_WEBSOCKET_MAX_MESSAGE_SIZE = WEBSOCKET_MAX_MESSAGE_BYTES
+DAPHNE_WEBSOCKET_MAX_FRAME_SIZE = WEBSOCKET_MAX_MESSAGE_BYTES
+
 # Scaling (docs/architecture.md §4), scaled down from AWS to one small host. CLASSROOM_SPEED=true divides
 # every timer (idle reclaim, async retries, schedules) by 10 so a 45-minute class sees them.
 CLASSROOM_SPEED = env_bool("CLASSROOM_SPEED", False)

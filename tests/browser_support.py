@@ -26,9 +26,12 @@ def launch_chromium(extra_args=()):
 
 
 @contextlib.contextmanager
-def watched_page(browser, base_url, width=1280, height=1000, timeout_ms=15_000):
-    """A page in a fresh browser profile (a new guest learner); JavaScript errors fail the test."""
-    context = browser.new_context(base_url=base_url, viewport={"width": width, "height": height})
+def watched_page(browser, base_url, width=1280, height=1000, timeout_ms=15_000, **context_options):
+    """A page in a fresh browser profile (a new guest learner); JavaScript errors fail the test.
+    `context_options` go to Playwright's new_context (e.g. color_scheme="dark")."""
+    context = browser.new_context(
+        base_url=base_url, viewport={"width": width, "height": height}, **context_options
+    )
     context.set_default_timeout(timeout_ms)
     page = context.new_page()
     errors = []

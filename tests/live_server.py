@@ -1,5 +1,6 @@
 """A real Coldstart server as a subprocess: `manage.py migrate` on its own SQLite file, then
-daphne exactly as `make run` starts it (embedded sandbox worker, nothing mocked)."""
+daphne exactly as `make run` starts it (`python -m config.serve`: daphne with the project's
+WebSocket limits; embedded sandbox worker, nothing mocked)."""
 
 import contextlib
 import os
@@ -23,7 +24,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 #   +18..+25 the Pyodide browser tests' server, +26..+29 the two servers of tests/test_instances.py,
 #   +30 the served room of tests/test_serve_the_room.py, +31 the classroom browser test's server.
 PROCESS_UID_BASE = 1_000_000 + (os.getpid() % 60_000) * 32
-DAPHNE = Path(sys.executable).parent / "daphne"
+SERVE = [sys.executable, "-m", "config.serve"]  # as the Makefile's `run` target
 
 
 def free_port():
@@ -66,7 +67,7 @@ class LiveServer:
         self.manage("migrate", "--noinput", "-v", "0")
         port = free_port()
         self.log = (self.workdir / "daphne.log").open("wb")
-        argv = [str(DAPHNE), "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"]
+        argv = [*SERVE, "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"]
         if bind is not None:
             self.env.update(BIND=bind, PORT=str(port), PYTHONIOENCODING="utf-8")
             if public_host:

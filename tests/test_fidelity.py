@@ -156,7 +156,7 @@ def test_an_event_over_6_mb_is_refused_before_any_environment_starts(engine):
 def test_event_text_refuses_an_event_one_byte_over_the_limit():
     fits = {"d": "x" * (SIX_MB - 8)}  # {"d":"…"} is exactly 6 MB of JSON text
     assert len(event_text(fits, SIX_MB).encode()) == SIX_MB
-    with pytest.raises(PayloadTooLarge):
+    with pytest.raises(PayloadTooLarge, match=r"^The event is 6.0 MB \(6291457 bytes\): over the 6 MB limit"):
         event_text({"d": fits["d"] + "x"}, SIX_MB)
 
 

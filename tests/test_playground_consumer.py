@@ -193,16 +193,57 @@ async def test_bad_messages_get_an_error_fragment_and_the_socket_stays_usable(wo
     assert await invocation_count(function) == 1
 
 
-async def test_handler_output_arrives_html_escaped(worker_session):
-    function, session = await learner_with_function("ada", PRINTS_A_SCRIPT_TAG)
+async def runs_of(code, times=1):
+    """A learner's function with `code`, invoked `times` from its page: each run's frames and status."""
+    function, session = await learner_with_function("ada", code)
     communicator = socket_for(function, session)
     connected, _ = await communicator.connect(timeout=5)
     assert connected
     try:
-        frames, status = await run_to_completion(communicator, invoke_message(PRINTS_A_SCRIPT_TAG))
+        return [await run_to_completion(communicator, invoke_message(code)) for _ in range(times)]
     finally:
         await communicator.disconnect()
+
+
+async def test_handler_output_arrives_html_escaped(worker_session):
+    ((frames, status),) = await runs_of(PRINTS_A_SCRIPT_TAG)
     assert status == "ok"
     received = "".join(frames)
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in received
     assert "<script" not in received.lower(), "handler output reached the page as markup"
+
+
+PRINTS_PAST_THE_DISPLAY_CAP = """
+def handler(event, context):
+    for n in range(2300):
+        print("line", n)
+    return {"printed": 2300}
+"""
+
+
+async def test_past_the_display_cap_end_and_report_still_reach_the_page(worker_session):
+    ((frames, status),) = await runs_of(PRINTS_PAST_THE_DISPLAY_CAP)
+    assert status == "ok"
+    received = "".join(frames)
+    assert ">line 1990</div>" in received and ">line 2100</div>" not in received
+    assert "Display limit: only the first 2000 lines are shown here" in received
+    assert re.search(r'<div class="log-line log-platform">END RequestId: [0-9a-f-]+</div>', received)
+    assert re.search(r'<div class="log-line log-report">REPORT RequestId: [0-9a-f-]+\tDuration', received)
+    assert "more lines not shown here" in received
+
+
+async def test_each_invocation_opens_a_run_in_the_log_pane_and_its_heading_gets_the_report(worker_session):
+    (first, _), (second, _) = await runs_of(HELLO, times=2)
+    ids = []
+    for frames, cold in ((first, "1"), (second, "0")):
+        started = next(f for f in frames if 'hx-swap-oob="beforeend:#log-runs"' in f)
+        run = re.search(r'<details class="log-run" data-request-id="([0-9a-f-]+)" open>', started)
+        request_id = run.group(1)
+        ids.append(request_id)
+        assert '<div class="log" id="log-lines">' in started
+        heading = rf'<summary class="run-head" id="run-head-{request_id}" data-status="ok"[^>]*>'
+        head = re.search(heading, frames[-1])
+        assert head, "the finished run's heading was not sent"
+        assert f'data-cold="{cold}"' in head.group(0) and "data-billed-ms=" in head.group(0)
+        assert ("data-init-ms=" in head.group(0)) == (cold == "1")
+    assert ids[0] != ids[1]

@@ -101,7 +101,7 @@ class Site:
         self.token = self.manage("create_api_token", "scale-tester").strip()
         port = free_port()
         self.base = f"http://127.0.0.1:{port}"
-        daphne = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port)]
+        daphne = [sys.executable, "-m", "config.serve", "-b", "127.0.0.1", "-p", str(port)]
         daphne.append("config.asgi:application")
         self.web = self.spawn("daphne", daphne)
         for shard in range(SHARDS):

@@ -69,8 +69,17 @@ def event_text(event, limit):
     text = json.dumps(event, ensure_ascii=False, separators=(",", ":"))
     size = len(text.encode())
     if size > limit:
-        raise PayloadTooLarge(f"The event is {size} bytes; the synchronous payload limit is {limit} bytes.")
+        raise PayloadTooLarge(
+            f"The event is {megabytes(size)} ({size} bytes): over the {megabytes(limit)} limit of a "
+            f"synchronous invocation ({limit} bytes)."
+        )
     return text
+
+
+def megabytes(size):
+    """Bytes as Lambda's documentation writes its limits: 6291456 -> "6 MB", 7340033 -> "7.0 MB"."""
+    value = size / (1024 * 1024)
+    return f"{value:.0f} MB" if size % (1024 * 1024) == 0 else f"{value:.1f} MB"
 
 
 async def run_invocation(

@@ -1,6 +1,10 @@
 """What the playground's "Run on: my browser" path needs from the server: the vendored Pyodide
 and runtime wheel, where to record runs, and the billing rules (prices from settings)."""
 
+import functools
+import json
+import sys
+
 from django import template
 from django.conf import settings
 from django.templatetags.static import static
@@ -34,3 +38,26 @@ def browser_runtime_config(function):
             "bill_init_phase": billing["BILL_INIT_PHASE"],
         },
     }
+
+
+@register.simple_tag
+def runtime_versions():
+    """{"server": "3.11", "browser": "3.12" or None}: the Python each "Run on" choice runs. The
+    server sandbox runs this interpreter; the browser runs the vendored Pyodide's."""
+    return {"server": f"{sys.version_info.major}.{sys.version_info.minor}", "browser": pyodide_python()}
+
+
+@functools.lru_cache(maxsize=1)
+def pyodide_python():
+    """major.minor of the vendored Pyodide's Python (its lock file says), None before it is vendored."""
+    from django.contrib.staticfiles import finders
+
+    path = finders.find("vendor/pyodide/pyodide-lock.json")
+    if not path:
+        return None
+    try:
+        with open(path, encoding="utf-8") as lock:
+            version = json.load(lock)["info"]["python"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return ".".join(str(version).split(".")[:2])

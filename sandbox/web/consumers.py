@@ -17,7 +17,8 @@ from sandbox.engine.invocation import InvalidEvent, PayloadTooLarge
 from sandbox.models import Function, Invocation
 from sandbox.web.fields import ConfigError
 from sandbox.web.forms import apply_config
-from sandbox.web.presenters import history_page, result_context, totals_context
+from sandbox.web.log_display import StreamedLog, visible_log_lines
+from sandbox.web.presenters import history_page, log_run_context, result_context, totals_context
 from sandbox.worker import (
     ensure_embedded_worker,
     fail_stale_invocations,
@@ -27,8 +28,9 @@ from sandbox.worker import (
 )
 from sandbox.worker.channels import invocation_group
 
-DISPLAY_LINES_CAP = 2000  # per invocation on the page; the full log stays in the history
 MAX_REPEAT = 20
+DEFAULT_REPEAT = 5
+RESUMED_NOTICE = "[coldstart] Reconnected: showing the invocation in progress."
 
 
 class PlaygroundConsumer(AsyncWebsocketConsumer):
@@ -41,10 +43,8 @@ class PlaygroundConsumer(AsyncWebsocketConsumer):
             return
         self.sequence = None
         self.current = None
-        self.shown = 0
-        self.displayed = 0
-        self.hidden = 0
-        self.gap = False
+        self.repeat = DEFAULT_REPEAT
+        self.log = StreamedLog()
         self.done = None
         await self.accept()
         ensure_embedded_worker()
@@ -98,12 +98,11 @@ class PlaygroundConsumer(AsyncWebsocketConsumer):
             await self.send(render_to_string("sandbox/fragments/event_error.html", {"message": str(exc)}))
             return
         await self.send(render_to_string("sandbox/fragments/event_error.html", {"message": ""}))
-        count = 1
-        if action == "invoke_n":
-            try:
-                count = max(1, min(MAX_REPEAT, int(data.get("repeat", 5))))
-            except (TypeError, ValueError):
-                count = 5
+        try:  # kept, so the re-rendered buttons show what the learner typed
+            self.repeat = max(2, min(MAX_REPEAT, int(data.get("repeat", self.repeat))))
+        except (TypeError, ValueError):
+            pass
+        count = self.repeat if action == "invoke_n" else 1
         self.sequence = asyncio.ensure_future(self._run_sequence(event_json, count))
 
     async def _run_sequence(self, event_json, count):
@@ -116,7 +115,7 @@ class PlaygroundConsumer(AsyncWebsocketConsumer):
                 await self.send(
                     render_to_string(
                         "sandbox/fragments/invocation_started.html",
-                        {"invocation": invocation, "number": number, "count": count},
+                        dict(log_run_context(invocation, []), number=number, count=count),
                     )
                 )
                 await self._wait_for_done(invocation)
@@ -139,10 +138,7 @@ class PlaygroundConsumer(AsyncWebsocketConsumer):
 
     def _follow(self, request_id):
         self.current = request_id
-        self.shown = 0
-        self.displayed = 0
-        self.hidden = 0
-        self.gap = False
+        self.log = StreamedLog()
 
     async def _resume_running(self):
         """A page reloaded mid-invocation: show what was logged so far and keep streaming."""
@@ -156,7 +152,7 @@ class PlaygroundConsumer(AsyncWebsocketConsumer):
         await self.send(
             render_to_string(
                 "sandbox/fragments/invocation_started.html",
-                {"invocation": running, "number": 1, "count": 1, "resumed": True},
+                dict(log_run_context(running, [RESUMED_NOTICE]), number=1, count=1),
             )
         )
         await self.invocation_logs({"request_id": request_id, "start": 0, "lines": running.log_lines})
@@ -184,14 +180,7 @@ class PlaygroundConsumer(AsyncWebsocketConsumer):
     async def invocation_logs(self, event):
         if event["request_id"] != self.current:
             return
-        start, lines = event["start"], event["lines"]
-        if start > self.shown:
-            self.gap = True  # a batch was lost (full layer): the stored log is shown at the end
-        new = lines[max(0, self.shown - start) :]
-        self.shown = max(self.shown, start + len(lines))
-        visible = new[: max(0, DISPLAY_LINES_CAP - self.displayed)]
-        self.displayed += len(visible)
-        self.hidden += len(new) - len(visible)
+        visible = self.log.feed(event["start"], event["lines"])
         if visible:
             await self.send(render_to_string("sandbox/fragments/log_lines.html", {"lines": visible}))
 
@@ -201,18 +190,20 @@ class PlaygroundConsumer(AsyncWebsocketConsumer):
             return
         self.current = None
         await self.channel_layer.group_discard(invocation_group(request_id), self.channel_name)
-        await self.send(await self._render_done(request_id, self.hidden, self.gap))
+        await self.send(await self._render_done(request_id, self.log.hidden, self.log.gap))
         if self.done is not None:
             self.done.set()
 
     @database_sync_to_async
     def _render_done(self, request_id, hidden, gap):
-        """Result panel, totals and history, rendered together (they read the database)."""
+        """The run's heading, result panel, totals and history, rendered together (they read
+        the database); after a lost batch, the run's whole stored log again."""
         invocation = Invocation.objects.select_related("function").get(request_id=request_id)
         context = result_context(invocation)
+        context.update(log_run_context(invocation, visible_log_lines(invocation.log_lines) if gap else []))
         context.update(totals_context(self.function.owner))
         context.update(history_page(self.function, 1))
-        context.update(display_cap=DISPLAY_LINES_CAP, hidden=hidden, rerender_logs=gap)
+        context.update(hidden=0 if gap else hidden, rerender_logs=gap)
         return render_to_string("sandbox/fragments/invocation_done.html", context)
 
     # ------------------------------------------------------------------ helpers
@@ -224,6 +215,7 @@ class PlaygroundConsumer(AsyncWebsocketConsumer):
     async def _send_actions(self, running):
         await self.send(
             render_to_string(
-                "sandbox/fragments/actions.html", {"running": running, "function": self.function}
+                "sandbox/fragments/actions.html",
+                {"running": running, "function": self.function, "repeat": self.repeat},
             )
         )

@@ -19,6 +19,7 @@ def function_limits():
         "memory_mb": [s["MEMORY_MB_MIN"], s["MEMORY_MB_MAX"]],
         "timeout_s": [s["TIMEOUT_S_MIN"], s["TIMEOUT_S_MAX"]],
         "payload_bytes": s["PAYLOAD_BYTES"],
+        "websocket_message_bytes": settings.WEBSOCKET_MAX_MESSAGE_BYTES,
     }
 
 

@@ -49,6 +49,25 @@ def concurrency_series(intervals):
     return series, peak
 
 
+def activity_window(load_test, invocations, windows, environments, since, until):
+    """(start, end) of what the timeline shows: the burst itself, from its first request (or the
+    load test's start) to its last end, so a 1 s burst fills the width even when a warm
+    environment from minutes before served it. With no activity: the environments' own span."""
+    starts = [busy_from for busy_from, _, _ in windows.values()] + [i.created for i in invocations]
+    ends = [end for _, _, end in windows.values()] + [i.created for i in invocations]
+    if load_test is not None and load_test.started:
+        starts.append(load_test.started)
+    if any(i.finished is None for i in invocations) or (load_test is not None and load_test.finished is None):
+        ends.append(until)  # still running: up to now
+    if not starts:
+        starts = [max(since, min([e.started for e in environments], default=since))]
+        ends = [until]
+    start = min(starts)
+    ends += [e.ready or e.started for e in environments if e.started >= start]  # e.g. provisioned later
+    end = max(ends + starts)
+    return start, max(end, start + timedelta(milliseconds=100))
+
+
 def function_metrics(function, load_test=None, since=None):
     """The scaling picture of `function` for one load test, or since a moment (default: 10 min)."""
     now = timezone.now()
@@ -73,14 +92,16 @@ def function_metrics(function, load_test=None, since=None):
         .exclude(ended__lt=since)
     )
     environments = [e for e in environments if e.name in env_names or e.started >= since]
-    origin = min([e.started for e in environments] + [i.created for i in invocations] + [since])
-
     windows = {i.pk: invocation_window(i) for i in ran}
+    origin, window_end = activity_window(load_test, invocations, windows, environments, since, until)
+
     lanes = []
     for env in environments:
         segments = []
-        if env.provisioned and env.ready:
-            segments.append({"kind": "init", "from": _ms(env.started, origin), "to": _ms(env.ready, origin)})
+        if env.provisioned and env.ready and env.ready > origin:
+            segments.append(
+                {"kind": "init", "from": _ms(max(env.started, origin), origin), "to": _ms(env.ready, origin)}
+            )
         for inv in ran:
             if inv.environment_name != env.name:
                 continue
@@ -96,13 +117,16 @@ def function_metrics(function, load_test=None, since=None):
                     "request_id": str(inv.request_id),
                 }
             )
+        ended_in_window = env.ended is not None and env.ended <= window_end
         lanes.append(
             {
                 "environment": env.name,
                 "provisioned": env.provisioned,
-                "from": _ms(env.started, origin),
-                "to": _ms(env.ended, origin) if env.ended else None,
-                "end_reason": env.end_reason,
+                # An environment started before the window is drawn from its left edge.
+                "from": _ms(max(env.started, origin), origin),
+                "started_before": env.started < origin,
+                "to": _ms(env.ended, origin) if ended_in_window else None,
+                "end_reason": env.end_reason if ended_in_window else "",
                 "segments": segments,
             }
         )
@@ -134,6 +158,7 @@ def function_metrics(function, load_test=None, since=None):
     return {
         "function": function.slug,
         "origin": origin.isoformat(),
+        "window": {"from": 0.0, "to": _ms(window_end, origin)},
         "load_test": _load_test_json(load_test),
         "lanes": lanes,
         "throttles": [
@@ -143,6 +168,10 @@ def function_metrics(function, load_test=None, since=None):
         "counts": {
             "invocations": len(ran),
             "cold_starts": sum(1 for i in ran if i.cold),
+            # Split by who served the request: an on-demand environment, or a provisioned one
+            # (initialised ahead of time, so normally 0 -- the point of provisioning).
+            "cold_starts_on_demand": sum(1 for i in ran if i.cold and not i.provisioned),
+            "cold_starts_provisioned": sum(1 for i in ran if i.cold and i.provisioned),
             "throttles": len(throttled),
             "errors": sum(1 for i in ran if i.status in ERRORS),
             "environments": len(lanes),

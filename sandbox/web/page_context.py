@@ -5,7 +5,8 @@ import json
 from sandbox.engine.rules import events
 from sandbox.models import ApiToken
 from sandbox.web.fields import function_limits
-from sandbox.web.presenters import history_page, result_context, totals_context
+from sandbox.web.log_display import DISPLAY_LINES_CAP, OLDER_RUN_LINES_CAP, visible_log_lines
+from sandbox.web.presenters import RUNS_KEPT, history_page, log_run_context, result_context, totals_context
 
 # Sizes worth offering between the limits (1 769 MB buys one full vCPU).
 COMMON_MEMORY_MB = (256, 512, 1024, 1769, 2048, 3008, 4096)
@@ -16,11 +17,25 @@ def memory_choices(current):
     return sorted({low, high, current} | {mb for mb in COMMON_MEMORY_MB if low < mb < high})
 
 
+def log_runs(function):
+    """The log pane's runs: the last RUNS_KEPT invocations, oldest first; the newest is current."""
+    recent = list(function.invocations.all()[:RUNS_KEPT])[::-1]
+    runs = []
+    for number, invocation in enumerate(recent, 1):
+        current = number == len(recent)
+        cap = DISPLAY_LINES_CAP if current else OLDER_RUN_LINES_CAP
+        runs.append(log_run_context(invocation, visible_log_lines(invocation.log_lines, cap), current))
+    return runs
+
+
 def playground_context(request, function, **extra):
-    last = function.invocations.first()
+    runs = log_runs(function)
+    last = runs[-1]["invocation"] if runs else None
     context = {
         "function": function,
         "last": last,
+        "log_runs": runs,
+        "runs_kept": RUNS_KEPT,
         "memory_choices": memory_choices(function.memory_mb),
         "limits": function_limits(),
         "event_templates": [(key, label) for key, (label, _) in events.TEMPLATES.items()],

@@ -37,6 +37,32 @@ def result_context(invocation):
     return {"invocation": invocation, "result_text": result_text}
 
 
+# Statuses whose invocation ran and printed a REPORT line (a throttle or a lost worker did not).
+REPORTED = ("ok", "error", "timeout", "oom", "crashed")
+RUNS_KEPT = 5  # invocations the log pane keeps, oldest collapsed, to compare their REPORT lines
+
+
+def report_figures(invocation):
+    """The REPORT line's numbers of a finished invocation, for the side-by-side comparison; None
+    while it runs or when it never ran."""
+    if invocation.status not in REPORTED:
+        return None
+    return {
+        "cold": invocation.cold,
+        "duration_ms": invocation.duration_ms,
+        "billed_ms": invocation.billed_duration_ms,
+        "memory_mb": invocation.memory_size_mb,
+        "max_memory_mb": invocation.max_memory_used_mb,
+        "init_ms": invocation.init_duration_ms if invocation.cold else None,
+    }
+
+
+def log_run_context(invocation, lines, current=True):
+    """One run of the log pane: its heading (status, REPORT figures once finished) and lines."""
+    figures = report_figures(invocation)
+    return {"invocation": invocation, "run_lines": lines, "figures": figures, "current": current}
+
+
 def totals_context(user):
     return {"totals": learner_totals(user)}
 

@@ -121,29 +121,22 @@
     };
   }
 
+  // The event's compact JSON, or null after saying why Invoke was not sent (same checks and
+  // words as the server path: static/js/playground.js).
   function readEvent() {
-    const text = $("#event").value.trim() || "{}";
-    try {
-      const value = JSON.parse(text);
-      const box = $("#event-error");
-      if (box) box.textContent = "";
-      const compact = JSON.stringify(value);
-      if (new TextEncoder().encode(compact).length > config.payloadBytes) {
-        throw new Error("The event is over the synchronous payload limit of " + config.payloadBytes + " bytes.");
-      }
-      return compact;
-    } catch (err) {
-      const box = $("#event-error");
-      if (box) box.textContent = (err instanceof SyntaxError ? "The event is not valid JSON: " : "") + err.message;
+    const page = window.ColdstartPlayground;
+    const problem = page.eventProblem();
+    if (problem) {
+      page.refuseInvoke(problem);
       return null;
     }
+    page.showEventError("");
+    return JSON.stringify(JSON.parse($("#event").value.trim() || "{}"));
   }
 
   // ------------------------------------------------------------------ log pane
   function startLog(requestId) {
-    const log = $("#log-lines");
-    log.innerHTML = "";
-    log.dataset.requestId = requestId;
+    const log = window.ColdstartRuns.start(requestId); // a new run in the log pane (log-runs.js)
     const title = $("#log-title");
     title.textContent = "Invocation ";
     title.append(el("code", { text: requestId }), " ", el("span", { class: "badge badge-browser", text: "in my browser" }));
@@ -161,15 +154,14 @@
       lines.push(line);
       if (shown >= DISPLAY_CAP_LINES) return;
       shown += 1;
-      const follow = log.scrollTop + log.clientHeight >= log.scrollHeight - 40;
       log.append(el("div", { class: "log-line log-" + lineKind(line), text: line }));
-      if (follow) log.scrollTop = log.scrollHeight;
+      window.ColdstartRuns.keepFollowing();
     };
     // Platform lines (END, REPORT, timeout) are never dropped by the output cap.
     emit.platform = function (line) {
       lines.push(line);
       log.append(el("div", { class: "log-line log-" + lineKind(line), text: line }));
-      log.scrollTop = log.scrollHeight;
+      window.ColdstartRuns.keepFollowing();
     };
     emit.lines = lines;
     return emit;
@@ -368,7 +360,7 @@
           emit("[coldstart] The browser runtime failed to start: " + init.message);
           notice("error", "The browser runtime failed to start (" + init.message + "). Run on the server sandbox instead.");
           destroy("it failed to start");
-          showFailed(init.message);
+          showFailed(requestId, init.message);
           return;
         }
         if (init.type !== "init_done") {
@@ -403,7 +395,7 @@
       if (outcome.type === "fatal") {
         emit("[coldstart] The browser runtime crashed: " + outcome.message);
         destroy("it crashed");
-        showFailed(outcome.message);
+        showFailed(requestId, outcome.message);
         return;
       }
       emit.platform(R().endLine(requestId));
@@ -436,7 +428,8 @@
 
   function R() { return window.ColdstartBrowserRuntime; }
 
-  function showFailed(message) {
+  function showFailed(requestId, message) {
+    window.ColdstartRuns.setStatus(requestId, "failed");
     const panel = el("section", { id: "result-panel", class: "result-panel result-failed", "aria-live": "polite", "data-status": "failed" }, [
       el("div", { class: "result-head" }, [el("span", { class: "status status-failed", text: "FAILED" }),
         el("span", { class: "badge badge-browser", text: "in my browser" })]),
@@ -453,6 +446,10 @@
     const cost = R().costUsd(gbS, 1, prices);
     emit.platform(R().reportLine(requestId, durationMs, billed, spec.memory_mb, usedMb, initMs));
     after.forEach(function (line) { emit.platform(line); });
+    window.ColdstartRuns.finish(requestId, status, {
+      cold: cold, durationMs: durationMs, billedMs: billed, memoryMb: spec.memory_mb, maxMemoryMb: usedMb,
+      initMs: cold ? initMs : null,
+    });
     showResult({
       status: status, cold: cold, initMs: initMs, loadMs: loadMs, durationMs: durationMs, billedMs: billed,
       memoryMb: spec.memory_mb, usedMb: usedMb, gbS: gbS, cost: cost, error: error,

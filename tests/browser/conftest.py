@@ -1,5 +1,6 @@
 """A real Coldstart server (daphne, embedded sandbox worker, its own SQLite file) and Chromium."""
 
+import contextlib
 import warnings
 
 import pytest
@@ -50,3 +51,15 @@ def page(browser, server_url):
 @pytest.fixture(scope="package")
 def artifacts():
     return artifacts_dir()
+
+
+@pytest.fixture
+def open_page(browser, server_url):
+    """open_page(width, height, **context_options): more pages, each a new guest learner (e.g. a
+    1280x720 projector, or color_scheme="dark"); closed, and checked for script errors, after."""
+    with contextlib.ExitStack() as stack:
+
+        def opener(width=1280, height=1000, **options):
+            return stack.enter_context(watched_page(browser, server_url, width, height, **options))
+
+        yield opener

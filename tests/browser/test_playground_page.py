@@ -1,11 +1,12 @@
 """The playground page in Chromium against a real daphne server: create a function, edit it in
 CodeMirror, invoke it over the WebSocket and watch logs stream, results, cold/warm, errors."""
 
-import re
 import textwrap
 
 import pytest
 from playwright.sync_api import expect
+
+from tests.browser.helpers import history_rows, log_line, new_function, set_editor
 
 pytestmark = pytest.mark.browser
 
@@ -27,31 +28,6 @@ RAISES_BOOM = textwrap.dedent(
         raise ValueError("boom")
     """
 ).lstrip()
-
-
-def new_function(page, name):
-    """Create a function from the home page's form; return once the page's socket is live."""
-    page.goto("/")
-    page.get_by_label("New function name").fill(name)
-    page.get_by_role("button", name="New function").click()
-    page.wait_for_url(re.compile(r"/functions/[\w-]+/$"))
-    expect(page.locator("h1")).to_have_text(name)
-    expect(page.locator("#connection[data-state=open]")).to_be_visible()
-
-
-def set_editor(page, selector, text):
-    page.evaluate(
-        "([selector, text]) => window.ColdstartEditor.setValue(document.querySelector(selector), text)",
-        [selector, text],
-    )
-
-
-def log_line(page, text):
-    return page.locator("#log-lines .log-line").filter(has_text=re.compile(rf"^{re.escape(text)}$"))
-
-
-def history_rows(page):
-    return page.locator("#history a.history-row")
 
 
 def test_logs_stream_while_the_handler_runs_then_a_cold_start_and_a_warm_one(page, artifacts):
@@ -101,8 +77,14 @@ def test_an_invalid_event_is_flagged_inline_and_nothing_runs(page, artifacts):
     expect(history_rows(page)).to_have_count(0)
 
     set_editor(page, "#event", '{"name": "Ada",')
-    expect(page.locator("#event-error")).to_contain_text("not valid JSON")
+    error = page.locator("#event-error")
+    expect(error).to_contain_text("not valid JSON")
+    expect(error).not_to_contain_text("Invoke was not sent")  # while typing: only what is wrong
     page.locator("#invoke-btn").click()
+    # Invoke says it did nothing, and takes the learner (and a screen reader) to why.
+    expect(error).to_contain_text("Invoke was not sent")
+    expect(error).to_be_focused()
+    expect(error).to_be_in_viewport()
     page.screenshot(path=artifacts / "playground-event-error.png", full_page=True)
 
     # Fix the event and invoke: exactly one invocation shows up, so the click above ran nothing.

@@ -1,5 +1,7 @@
 """The scaling page under a small real load: lanes, counts and the stored invocations agree."""
 
+import re
+
 import pytest
 
 pytestmark = pytest.mark.browser
@@ -19,9 +21,14 @@ def test_a_load_of_20_at_concurrency_5_shows_five_environment_lanes(page, artifa
     page.click(".tabs >> text=Scaling")
     page.fill("input[name=requests]", "20")
     page.fill("input[name=concurrency]", "5")
+    page.fill("textarea[name=event]", '{"n": 1}')
     page.click("#load-start")
     page.wait_for_selector(".scale[data-state=finished]", timeout=60_000)
     page.screenshot(path=str(artifacts / "scaling-after-load.png"), full_page=True)
+    # The form still holds what was run (it used to come back with the defaults).
+    assert page.input_value("textarea[name=event]") == '{"n":1}'
+    assert page.input_value("input[name=requests]") == "20"
+    assert page.input_value("input[name=concurrency]") == "5"
 
     load_test = page.url.split("load_test=")[1]
     metrics = page.request.get(f"/functions/{slug}/metrics.json?load_test={load_test}").json()
@@ -35,3 +42,21 @@ def test_a_load_of_20_at_concurrency_5_shows_five_environment_lanes(page, artifa
     assert metrics["counts"]["invocations"] == len(from_load) == 20
     assert page.inner_text('[data-stat="invocations"]') == "20"
     assert metrics["concurrency_measured"]["peak"] == 5
+
+    # Cold starts by who served them; the drawings have text versions.
+    assert re.fullmatch(r"\d+ on demand, 0 on provisioned", page.inner_text('[data-stat="cold_starts"]'))
+    summary = page.inner_text("#timeline-summary")
+    assert summary.startswith("5 environments over ") and "20 invocations" in summary
+    assert page.get_attribute("#timeline", "aria-label") == summary
+    assert page.inner_text("#concurrency-summary").startswith("Peak: 5 concurrent executions")
+    assert page.get_attribute("#timeline", "data-clipped-labels") == "0"  # lane and axis labels whole
+    page.click("text=The environments as a table")
+    assert page.locator("#timeline-table tr").count() == 1 + 5
+    # The window is the load test: the environment warmed by the playground's invoke started
+    # before it and is drawn from the left edge, and everything fits between 0 and its end.
+    assert metrics["window"]["from"] == 0
+    assert [lane["started_before"] for lane in metrics["lanes"]].count(True) <= 1
+    for lane in metrics["lanes"]:
+        assert 0 <= lane["from"] <= metrics["window"]["to"]
+        for segment in lane["segments"]:
+            assert 0 <= segment["from"] <= segment["to"] <= metrics["window"]["to"]

@@ -1,6 +1,9 @@
 """The Triggers tab: a function's buckets, queues, schedules and async events on one page."""
 
+import hashlib
+
 from django.conf import settings
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
@@ -49,13 +52,8 @@ def _page_context(request, function):
         "queue_rows": queue_rows,
         "queues": [row["queue"] for row in queue_rows],
         "schedule_rows": schedule_rows,
-        "dead_events": AsyncEvent.objects.filter(function=function, status=AsyncEvent.DEAD)[:50],
-        "pending_events": AsyncEvent.objects.filter(
-            function=function, status__in=[AsyncEvent.PENDING, AsyncEvent.RUNNING]
-        )[:50],
-        "recent_triggered": function.invocations.exclude(trigger="console").only(
-            "request_id", "trigger", "status", "created", "duration_ms"
-        )[:15],
+        **async_events_context(function),
+        **recent_triggered_context(function),
         "api_token": ApiToken.for_user(user).key,
         "max_object_mb": MAX_OBJECT_BYTES // (1024 * 1024),
         "http_body_limit": body_limit(),
@@ -63,6 +61,53 @@ def _page_context(request, function):
         "scale_note": schedules.describe_scale(),
         "timer_scale": settings.TIMER_SCALE,
     }
+
+
+def _signature(rows):
+    """A short digest of what a polled fragment shows: unchanged, the poll answers 204."""
+    return hashlib.sha256(repr(rows).encode()).hexdigest()[:16]
+
+
+def async_events_context(function):
+    dead = list(AsyncEvent.objects.filter(function=function, status=AsyncEvent.DEAD)[:50])
+    pending = list(
+        AsyncEvent.objects.filter(function=function, status__in=[AsyncEvent.PENDING, AsyncEvent.RUNNING])[:50]
+    )
+    shown = [(e.pk, e.status, e.attempts, e.last_status, e.next_attempt_at) for e in pending + dead]
+    return {
+        "function": function,
+        "dead_events": dead,
+        "pending_events": pending,
+        "async_signature": _signature(shown),
+    }
+
+
+def recent_triggered_context(function):
+    recent = list(
+        function.invocations.exclude(trigger="console").only(
+            "request_id", "trigger", "status", "created", "duration_ms"
+        )[:15]
+    )
+    return {
+        "function": function,
+        "recent_triggered": recent,
+        "recent_signature": _signature([(i.pk, i.status, i.duration_ms) for i in recent]),
+    }
+
+
+# The parts of the page that poll: ?part=NAME&seen=SIGNATURE (204 while nothing changed).
+POLLED_PARTS = {
+    "async": (async_events_context, "async_signature", "triggers/fragments/async_events.html"),
+    "recent": (recent_triggered_context, "recent_signature", "triggers/fragments/recent_triggered.html"),
+}
+
+
+def _polled_part(request, function, part):
+    build, signature_key, template = POLLED_PARTS[part]
+    context = build(function)
+    if request.GET.get("seen") == context[signature_key]:
+        return HttpResponse(status=204)
+    return render(request, template, context)
 
 
 def _queue_row(queue, function):
@@ -81,7 +126,10 @@ def _queue_row(queue, function):
 @require_GET
 def triggers_page(request, slug):
     function = own_function(request, slug)
-    if request.GET.get("part") == "queue":
+    part = request.GET.get("part")
+    if part in POLLED_PARTS:
+        return _polled_part(request, function, part)
+    if part == "queue":
         queue = get_object_or_404(Queue, name=request.GET.get("queue", ""), owner=request.user)
         context = {"function": function, "row": _queue_row(queue, function)}
         return render(request, "triggers/fragments/queue_state.html", context)

@@ -74,6 +74,7 @@ class Command(BaseCommand):
         self.stdout.flush()
         if options["print_only"]:
             return
-        argv = [sys.executable, "-m", "daphne", "-b", settings.BIND or "0.0.0.0", "-p", str(settings.PORT),
-                "config.asgi:application"]  # fmt: skip
+        # config.serve: daphne with the WebSocket message limit that 6 MB events need.
+        bind = settings.BIND or "0.0.0.0"
+        argv = [sys.executable, "-m", "config.serve", "-b", bind, "-p", str(settings.PORT), "config.asgi:application"]
         os.execv(sys.executable, argv)

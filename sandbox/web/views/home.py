@@ -10,23 +10,29 @@ from sandbox.web.forms import clean_config
 from sandbox.web.learners import TooManyGuests, ensure_learner, too_many_guests_response
 from sandbox.web.status import isolation_status
 
+DEFAULT_FUNCTION_NAME = "hello-world"  # what the name field's placeholder promises
+
 
 @require_GET
 def home(request):
     functions = Function.objects.filter(owner=request.user) if request.user.is_authenticated else []
-    return render(request, "home.html", {"functions": functions})
+    context = {"functions": functions, "default_function_name": DEFAULT_FUNCTION_NAME}
+    return render(request, "home.html", context)
 
 
 @require_POST
 def function_new(request):
+    """A new function of this learner (a guest one on the first visit); an empty name, or one that
+    is not valid, takes the default."""
     try:
         user = ensure_learner(request)
     except TooManyGuests as exc:
         return too_many_guests_response(request, exc)
+    name = request.POST.get("name", "").strip() or DEFAULT_FUNCTION_NAME
     try:
-        cleaned = clean_config({"name": request.POST.get("name", "")}, partial=True)
+        cleaned = clean_config({"name": name}, partial=True)
     except ConfigError:
-        cleaned = {"name": "hello-world"}
+        cleaned = {"name": DEFAULT_FUNCTION_NAME}
     function = Function.objects.create(owner=user, name=cleaned["name"])
     return redirect(function)
 

@@ -18,13 +18,27 @@ from sandbox.worker import (
     validate_event,
 )
 
-
 # ---------------------------------------------------------------- scaling
-def _scale_context(request, function, **extra):
+LOAD_FIELDS = ("mode", "requests", "concurrency", "rate", "seconds", "event")
+
+
+def load_form_values(function, shown_id=None, posted=None):
+    """What the load form shows, so a run never wipes what was typed: the form just posted (after
+    an error), else the settings of the load test on screen, else of the latest one."""
+    if posted is not None:
+        return {key: posted.get(key, "") for key in LOAD_FIELDS}
+    tests = function.load_tests.all()
+    source = tests.filter(pk=shown_id).first() if str(shown_id or "").isdigit() else None
+    source = source or tests.first() or LoadTest()  # a new LoadTest holds the defaults
+    return {key: getattr(source, key) for key in LOAD_FIELDS}
+
+
+def _scale_context(request, function, posted=None, **extra):
     from django.conf import settings
 
     context = {
         "function": function,
+        "load_form": load_form_values(function, request.GET.get("load_test"), posted),
         "load_tests": function.load_tests.all()[:5],
         "current": function.load_tests.filter(status=LoadTest.RUNNING).first(),
         "limits": LoadTest,
@@ -79,7 +93,7 @@ async def load_start(request, slug):
     try:
         load_test = await sync_to_async(_create_load_test)(function, request.POST)
     except ConfigError as exc:
-        context = await sync_to_async(_scale_context)(request, function, load_error=str(exc))
+        context = await sync_to_async(_scale_context)(request, function, request.POST, load_error=str(exc))
         return await sync_to_async(render)(request, "sandbox/scale.html", context, status=400)
     await start_load_test(load_test)
     return redirect(f"{reverse('scale', args=[slug])}?load_test={load_test.pk}")
