@@ -76,5 +76,6 @@ class Command(BaseCommand):
             return
         # config.serve: daphne with the WebSocket message limit that 6 MB events need.
         bind = settings.BIND or "0.0.0.0"
-        argv = [sys.executable, "-m", "config.serve", "-b", bind, "-p", str(settings.PORT), "config.asgi:application"]
+        port = str(settings.PORT)
+        argv = [sys.executable, "-m", "config.serve", "-b", bind, "-p", port, "config.asgi:application"]
         os.execv(sys.executable, argv)
