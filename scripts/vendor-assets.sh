@@ -20,4 +20,9 @@ mkdir -p "$out/pyodide"
 for f in pyodide.js pyodide.mjs pyodide.asm.js pyodide.asm.wasm python_stdlib.zip pyodide-lock.json; do
   cp "node_modules/pyodide/$f" "$out/pyodide/$f"
 done
+# Swagger UI for /api/docs (the API's interactive reference): its bundle and stylesheet only.
+mkdir -p "$out/swagger-ui"
+for f in swagger-ui-bundle.js swagger-ui.css; do
+  cp "node_modules/swagger-ui-dist/$f" "$out/swagger-ui/$f"
+done
 touch "$out/.stamp"

@@ -16,6 +16,11 @@ def memory_choices(current):
     return sorted({low, high, current} | {mb for mb in COMMON_MEMORY_MB if low < mb < high})
 
 
+def token_context(user, key=None):
+    """What the page says about `user`'s API token; `key` only in the response that issued it."""
+    return {"api_token": ApiToken.objects.filter(user=user).first(), "new_api_key": key}
+
+
 def playground_context(request, function, **extra):
     last = function.invocations.first()
     context = {
@@ -26,8 +31,8 @@ def playground_context(request, function, **extra):
         "event_templates": [(key, label) for key, (label, _) in events.TEMPLATES.items()],
         "templates_json": {key: build() for key, (_, build) in events.TEMPLATES.items()},
         "event_json": json.dumps(events.TEMPLATES["custom"][1](), indent=2),
-        "api_token": ApiToken.for_user(request.user).key,
     }
+    context.update(token_context(request.user))
     if last is not None:
         context.update(result_context(last))
     context.update(totals_context(request.user))

@@ -4,7 +4,6 @@ from django.conf import settings
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
-from sandbox.models import ApiToken
 from sandbox.web.ownership import own_function
 from triggers import queues, schedules
 from triggers.http import body_limit
@@ -56,7 +55,6 @@ def _page_context(request, function):
         "recent_triggered": function.invocations.exclude(trigger="console").only(
             "request_id", "trigger", "status", "created", "duration_ms"
         )[:15],
-        "api_token": ApiToken.for_user(user).key,
         "max_object_mb": MAX_OBJECT_BYTES // (1024 * 1024),
         "http_body_limit": body_limit(),
         "classroom_speed": settings.TIMER_SCALE != 1,
