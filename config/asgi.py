@@ -1,5 +1,6 @@
-"""ASGI entry point: HTTP through Django (static files included), WebSockets through Channels,
-and the sandbox worker's channels for `manage.py runworker sandbox`."""
+"""ASGI entry point: HTTP through Django (static files by servestatic in its middleware, with the
+cross-origin isolation headers added here), WebSockets through Channels, and the sandbox worker's
+channels for `manage.py runworker sandbox`."""
 
 import os
 
@@ -11,7 +12,6 @@ django_asgi_app = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ChannelNameRouter, ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
-from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
 from config.isolation_headers import CrossOriginIsolatedStatic  # noqa: E402
 from sandbox.web.routing import websocket_urlpatterns  # noqa: E402
@@ -24,7 +24,7 @@ isolation_status()
 
 application = ProtocolTypeRouter(
     {
-        "http": CrossOriginIsolatedStatic(ASGIStaticFilesHandler(django_asgi_app)),
+        "http": CrossOriginIsolatedStatic(django_asgi_app),
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
         "channel": ChannelNameRouter({name: SandboxWorker.as_asgi() for name in all_worker_channels()}),
     }

@@ -10,6 +10,7 @@ import tempfile
 from pathlib import Path
 
 from config.env import env_bool, env_choice, env_float, env_int, env_list, env_str
+from config.static_files import choose_mode
 from sandbox.engine.rules.billing import Prices
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -48,6 +49,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "sandbox.web.middleware.no_body_headers",
+    "config.static_serving.StaticFilesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -109,7 +111,22 @@ USE_I18N = False
 USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# Static files (config/static_files.py): STATIC_FROM=collected serves what `make run` collected
+# into STATIC_ROOT (hashed names, gzip/brotli copies, cached a year); "source" serves static/ as it
+# is (tests, development); "auto" (default) is "collected" when that copy is up to date.
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
+STATIC_FROM = choose_mode(
+    env_choice("STATIC_FROM", ["auto", "collected", "source"], "auto"), STATIC_ROOT, STATICFILES_DIRS
+)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "config.static_serving.HashedStaticStorage"
+        if STATIC_FROM == "collected"
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+SERVESTATIC_USE_FINDERS = SERVESTATIC_AUTOREFRESH = STATIC_FROM == "source"
 
 LOGGING = {
     "version": 1,

@@ -20,7 +20,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 # `manage.py invoke` tests 400000..799999) and distinct per pytest process, so concurrent runs
 # never kill, count or sweep each other's sandboxes. Blocks of this base:
 #   +0..+7 in-process worker tests, +8..+15 the browser tests' server, +16..+17 shutdown test,
-#   +18..+25 the Pyodide browser tests' server.
+#   +18..+25 the Pyodide browser tests' server, +26..+27 the static files test's server.
 PROCESS_UID_BASE = 1_000_000 + (os.getpid() % 60_000) * 32
 DAPHNE = Path(sys.executable).parent / "daphne"
 

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.templatetags.static import static
 from django.urls import reverse
 
+from config.static_files import PYODIDE_DIR
 from sandbox.engine.outcomes import FunctionSpec
 
 register = template.Library()
@@ -18,7 +19,8 @@ def browser_runtime_config(function):
     spec = FunctionSpec(name=function.name, handler="", files={})
     billing = settings.BILLING
     return {
-        "indexURL": static("vendor/pyodide/"),
+        # A directory, not a file: no hashed name, its version in its path instead.
+        "indexURL": f"{settings.STATIC_URL}{PYODIDE_DIR}",
         "wheelURL": static(RUNTIME_WHEEL),
         "workerURL": static("js/pyodide-worker.js"),
         "recordURL": reverse("browser_run", args=[function.slug]),
