@@ -128,10 +128,13 @@ STORAGES = {
 }
 SERVESTATIC_USE_FINDERS = SERVESTATIC_AUTOREFRESH = STATIC_FROM == "source"
 
+# Every line: timestamp, level, logger (config/log_format.py); LOG_FORMAT=json: one JSON object.
+LOG_FORMAT = env_choice("LOG_FORMAT", ["text", "json"], "text")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {"line": {"()": f"config.log_format.{LOG_FORMAT.title()}Formatter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "line"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
 

@@ -14,15 +14,16 @@ from pathlib import Path
 from tests.sandbox_helpers import processes_of_uids
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+APPLICATION = "config.asgi:application"
 
 # Slot uids of this test process, far from every other range in use on a shared host (dev server
 # 60000+, tests/conftest.py 61000..64199, bench 62000+, redis mode 62500+, lessons 64000+,
 # `manage.py invoke` tests 400000..799999) and distinct per pytest process, so concurrent runs
 # never kill, count or sweep each other's sandboxes. Blocks of this base:
 #   +0..+7 in-process worker tests, +8..+15 the browser tests' server, +16..+17 shutdown test,
-#   +18..+25 the Pyodide browser tests' server, +26..+27 the static files test's server.
+#   +18..+25 the Pyodide browser tests' server, +26..+27 the static files test's server,
+#   +28..+29 the log format test's servers.
 PROCESS_UID_BASE = 1_000_000 + (os.getpid() % 60_000) * 32
-DAPHNE = Path(sys.executable).parent / "daphne"
 
 
 def free_port():
@@ -64,7 +65,7 @@ class LiveServer:
         port = free_port()
         self.log = (self.workdir / "daphne.log").open("wb")
         self.process = subprocess.Popen(
-            [str(DAPHNE), "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
+            [sys.executable, "-m", "config.serve", "-b", "127.0.0.1", "-p", str(port), APPLICATION],
             cwd=REPO_ROOT,
             env=self.env,
             stdout=self.log,
