@@ -10,6 +10,7 @@ import tempfile
 from pathlib import Path
 
 from config.env import env_bool, env_choice, env_float, env_int, env_list, env_str
+from config.ownership import hand_back
 from config.static_files import choose_mode
 from sandbox.engine.rules.billing import Prices
 
@@ -24,6 +25,7 @@ def _secret_key():
     if not path.exists():
         path.write_text(secrets.token_urlsafe(50))
         path.chmod(0o600)
+        hand_back(path)  # made under sudo: the user behind it must read it later
     return path.read_text().strip()
 
 
