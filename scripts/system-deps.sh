@@ -23,14 +23,23 @@ fi
 say "${PRETTY_NAME:-this system}, mode '$mode'"
 packages=()
 
+# The package lists, once, when they are empty (a fresh machine or container).
+if [ "$(id -u)" -eq 0 ] && ! ls /var/lib/apt/lists/*_Packages >/dev/null 2>&1; then
+  say "apt-get update (the package lists are empty)"
+  apt-get update -qq
+fi
+
 # Python >= 3.11 and its venv module (ensurepip): Debian and Ubuntu ship venv separately.
+py_candidate=$(apt-cache policy python3 2>/dev/null | sed -n 's/^ *Candidate: *\([0-9]*\.[0-9]*\).*/\1/p')
 if python_ok python3; then
-  python=python3
-  venv_pkg=python3-venv
+  python=python3 venv_pkg=python3-venv
+elif ! command -v python3 >/dev/null && [ "${py_candidate#3.}" -ge 11 ] 2>/dev/null; then
+  say "Python: installing python3 ($py_candidate) from ${NAME:-the distro}"
+  python=python3 venv_pkg=python3-venv
+  packages+=(python3)
 else
-  python=python3.11  # Ubuntu 22.04: python3 is 3.10; 3.11 is in its archive (universe)
-  venv_pkg=python3.11-venv
-  python_ok python3.11 || packages+=(python3.11)
+  python=python3.11 venv_pkg=python3.11-venv  # Ubuntu 22.04: python3 is 3.10; 3.11 is in universe
+  python_ok python3.11 || { say "Python: installing python3.11 (python3 here is older)"; packages+=(python3.11); }
 fi
 if python_ok "$python" && "$python" -c 'import ensurepip, venv' 2>/dev/null; then
   say "Python: $("$python" --version 2>&1) with venv, ok"
@@ -44,10 +53,6 @@ node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0
 if [ "$node_major" -ge 20 ] && command -v npm >/dev/null; then
   say "Node.js: $(node --version) with npm $(npm --version), ok"
 else
-  if [ -z "$(candidate_major nodejs)" ] && [ "$(id -u)" -eq 0 ]; then
-    say "apt-get update (the package lists are empty)"
-    apt-get update -qq
-  fi
   distro_major=$(candidate_major nodejs)
   if [ "${distro_major:-0}" -ge 20 ]; then
     say "Node.js: installing nodejs $distro_major and npm from ${NAME:-the distro}"
@@ -89,6 +94,5 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 say "apt-get install ${packages[*]} (a minute or two)"
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
 say "installed ${packages[*]}"
