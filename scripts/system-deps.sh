@@ -24,7 +24,7 @@ say "${PRETTY_NAME:-this system}, mode '$mode'"
 packages=()
 
 # The package lists, once, when they are empty (a fresh machine or container).
-if [ "$(id -u)" -eq 0 ] && ! ls /var/lib/apt/lists/*_Packages >/dev/null 2>&1; then
+if [ "$(id -u)" -eq 0 ] && ! compgen -G "/var/lib/apt/lists/*Packages*" >/dev/null; then
   say "apt-get update (the package lists are empty)"
   apt-get update -qq
 fi
