@@ -1,5 +1,6 @@
-"""ASGI entry point: HTTP through Django (static files included), WebSockets through Channels,
-and the sandbox worker's channels for `manage.py runworker sandbox`."""
+"""ASGI entry point: HTTP through Django (static files by servestatic in its middleware, with the
+cross-origin isolation headers added here), WebSockets through Channels, and the sandbox worker's
+channels for `manage.py runworker sandbox`."""
 
 import os
 
@@ -12,7 +13,6 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ChannelNameRouter, ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
-from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
 from config.body_limit import BodySizeLimit  # noqa: E402
 from config.isolation_headers import CrossOriginIsolatedStatic  # noqa: E402
@@ -35,7 +35,7 @@ def body_limit_for(path):
 
 # FunctionUrlGuard is outermost: it sandboxes every /fn/ response, the body limit's 413 included,
 # and keeps the app and function URLs on their own origins (docs/security.md).
-http_app = BodySizeLimit(CrossOriginIsolatedStatic(ASGIStaticFilesHandler(django_asgi_app)), body_limit_for)
+http_app = BodySizeLimit(CrossOriginIsolatedStatic(django_asgi_app), body_limit_for)
 websocket_app = AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
 application = ProtocolTypeRouter(
     {

@@ -25,6 +25,8 @@ from config.env import (
     env_origin,
     env_str,
 )
+from config.ownership import hand_back
+from config.static_files import choose_mode
 from sandbox.engine.rules.billing import Prices
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -38,6 +40,7 @@ def _secret_key():
     if not path.exists():
         path.write_text(secrets.token_urlsafe(50))
         path.chmod(0o600)
+        hand_back(path)  # made under sudo: the user behind it must read it later
     return path.read_text().strip()
 
 
@@ -94,6 +97,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "sandbox.web.middleware.no_body_headers",
+    "config.static_serving.StaticFilesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -167,12 +171,30 @@ USE_I18N = False
 USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# Static files (config/static_files.py): STATIC_FROM=collected serves what `make run` collected
+# into STATIC_ROOT (hashed names, gzip/brotli copies, cached a year); "source" serves static/ as it
+# is (tests, development); "auto" (default) is "collected" when that copy is up to date.
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
+STATIC_FROM = choose_mode(
+    env_choice("STATIC_FROM", ["auto", "collected", "source"], "auto"), STATIC_ROOT, STATICFILES_DIRS
+)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "config.static_serving.HashedStaticStorage"
+        if STATIC_FROM == "collected"
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+SERVESTATIC_USE_FINDERS = SERVESTATIC_AUTOREFRESH = STATIC_FROM == "source"
 
+# Every line: timestamp, level, logger (config/log_format.py); LOG_FORMAT=json: one JSON object.
+LOG_FORMAT = env_choice("LOG_FORMAT", ["text", "json"], "text")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {"line": {"()": f"config.log_format.{LOG_FORMAT.title()}Formatter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "line"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
 

@@ -1,3 +1,4 @@
+import hashlib
 import secrets
 import uuid
 
@@ -123,18 +124,38 @@ class Invocation(models.Model):
         return record_json(self, self.log_lines)
 
 
+def token_digest(key):
+    """What is stored of an API token: its SHA-256. A token is 256 random bits, so a plain hash
+    is enough (no slow password hash needed), and a leaked database leaks no usable token."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
 class ApiToken(models.Model):
+    """A user's one API token, stored hashed: its key is shown once, when it is issued."""
+
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_token")
-    key = models.CharField(max_length=64, unique=True)
+    digest = models.CharField(max_length=64, unique=True)
+    hint = models.CharField(max_length=8, blank=True)  # the key's first characters, to recognise it
     created = models.DateTimeField(default=timezone.now)
 
     def __str__(self):
-        return f"token of {self.user}"
+        return f"token of {self.user} ({self.hint}…)"
 
     @classmethod
-    def for_user(cls, user):
-        token, _ = cls.objects.get_or_create(user=user, defaults={"key": secrets.token_urlsafe(32)})
-        return token
+    def issue(cls, user):
+        """A new token for `user`, replacing any earlier one (which stops working). Returns the
+        key: the only time it exists in clear."""
+        key = secrets.token_urlsafe(32)
+        cls.objects.update_or_create(
+            user=user, defaults={"digest": token_digest(key), "hint": key[:6], "created": timezone.now()}
+        )
+        return key
+
+    @classmethod
+    def user_for(cls, key):
+        """The active user whose token is `key`, or None."""
+        token = cls.objects.select_related("user").filter(digest=token_digest(key)).first()
+        return token.user if token is not None and token.user.is_active else None
 
 
 class WorkerHeartbeat(models.Model):

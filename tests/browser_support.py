@@ -1,24 +1,48 @@
 """Chromium for the browser test packages: one way to launch it, open a page, keep artifacts."""
 
 import contextlib
+import os
+import shutil
+import subprocess
 
 from tests.live_server import REPO_ROOT
 
 ARTIFACTS = REPO_ROOT / "tests" / "artifacts"
-CHROMIUM = "/usr/bin/chromium"
+# Where each distro puts Chromium: Debian's deb, Ubuntu's snap (its chromium-browser deb is only a
+# stub that asks for the snap), then Playwright's own download (`playwright install chromium`).
+CHROMIUM_CANDIDATES = ["chromium", "/snap/bin/chromium", "chromium-browser", "google-chrome"]
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+def find_chromium():
+    """CHROMIUM if set, else the first Chromium here that runs; None for Playwright's own."""
+    if os.environ.get("CHROMIUM"):
+        return os.environ["CHROMIUM"]
+    for name in CHROMIUM_CANDIDATES:
+        path = shutil.which(name)
+        if path and _runs(path):
+            return path
+    return None
+
+
+def _runs(path):
+    try:
+        return subprocess.run([path, "--version"], capture_output=True, timeout=30).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
 
 
 @contextlib.contextmanager
 def launch_chromium(extra_args=()):
-    """Debian's Chromium under sync Playwright. Use it from a package-scoped fixture, not a
+    """Chromium (find_chromium) under sync Playwright. Use it from a package-scoped fixture, not a
     session one: while sync Playwright is open it keeps an event loop running in the main
     thread, and every asyncio.run() in later test packages would fail."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
+        executable = find_chromium()
         args = [*CHROMIUM_ARGS, *extra_args]
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=args, headless=True)
+        browser = playwright.chromium.launch(executable_path=executable, args=args, headless=True)
         try:
             yield browser
         finally:

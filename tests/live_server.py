@@ -15,6 +15,7 @@ from pathlib import Path
 from tests.sandbox_helpers import processes_of_uids
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+APPLICATION = "config.asgi:application"
 
 # Slot uids of this test process, far from every other range in use on a shared host (dev server
 # 60000+, tests/conftest.py 61000..64199, bench 62000+, scale-out test 62500..62507, lessons 64000+,
@@ -22,8 +23,9 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 # never kill, count or sweep each other's sandboxes. Blocks of this base:
 #   +0..+7 in-process worker tests, +8..+15 the browser tests' server, +16..+17 shutdown test,
 #   +18..+25 the Pyodide browser tests' server, +26..+29 the two servers of tests/test_instances.py,
-#   +30 the served room of tests/test_serve_the_room.py, +31 the classroom browser test's server.
-PROCESS_UID_BASE = 1_000_000 + (os.getpid() % 60_000) * 32
+#   +30 the served room of tests/test_serve_the_room.py, +31 the classroom browser test's server,
+#   +32..+33 the static files test's server, +34..+35 the log format test's servers.
+PROCESS_UID_BASE = 1_000_000 + (os.getpid() % 60_000) * 40
 SERVE = [sys.executable, "-m", "config.serve"]  # as the Makefile's `run` target
 
 
@@ -67,7 +69,7 @@ class LiveServer:
         self.manage("migrate", "--noinput", "-v", "0")
         port = free_port()
         self.log = (self.workdir / "daphne.log").open("wb")
-        argv = [*SERVE, "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"]
+        argv = [*SERVE, "-b", "127.0.0.1", "-p", str(port), APPLICATION]
         if bind is not None:
             self.env.update(BIND=bind, PORT=str(port), PYTHONIOENCODING="utf-8")
             if public_host:

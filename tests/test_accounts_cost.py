@@ -265,7 +265,7 @@ async def test_function_url_traffic_is_limited_per_function_before_anything_is_s
 async def test_a_chunked_body_without_content_length_is_capped_as_it_arrives(worker, settings):
     settings.ABUSE = {**settings.ABUSE, "REQUEST_BODY_MAX_BYTES": 64 * 1024}
     function = await make_function(ANSWER)
-    token = await sync_to_async(lambda: ApiToken.for_user(function.owner).key)()
+    token = await sync_to_async(ApiToken.issue)(function.owner)
     auth = [("Authorization", f"Bearer {token}"), ("Content-Type", "application/json")]
     url = f"/api/functions/{function.slug}/invocations"
     chunks = [b'{"event": "' + b"x" * 16_000] + [b"x" * 16_000] * 8 + [b'"}']

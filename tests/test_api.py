@@ -2,6 +2,7 @@
 sandboxed handlers), and every error status with its JSON error body."""
 
 import asyncio
+import hashlib
 import io
 import textwrap
 
@@ -13,7 +14,7 @@ from django.core.management import call_command
 from django.test import AsyncClient, Client
 
 from config.asgi import application
-from sandbox.models import Function, Invocation
+from sandbox.models import ApiToken, Function, Invocation
 from sandbox.worker.config import get_engine
 from tests.playground_support import embedded_worker
 from tests.sandbox_helpers import RECORD_KEYS
@@ -106,11 +107,24 @@ async def invoke(api, function, event=None, **extra):
 
 
 @pytest.mark.django_db
-def test_create_api_token_prints_the_same_token_each_time_it_is_run():
+def test_create_api_token_prints_a_new_token_each_time_and_the_old_one_stops_working():
     first = create_api_token("ada")
     assert len(first) >= 32
-    assert create_api_token("ada") == first
-    assert create_api_token("bob") != first
+    assert Client(headers=bearer(first)).get("/api/functions").status_code == 200
+    second = create_api_token("ada")
+    assert second != first
+    assert Client(headers=bearer(first)).get("/api/functions").status_code == 401
+    assert Client(headers=bearer(second)).get("/api/functions").status_code == 200
+    assert create_api_token("bob") not in (first, second)
+
+
+@pytest.mark.django_db
+def test_tokens_are_stored_hashed_never_in_clear():
+    key = create_api_token("ada")
+    token = ApiToken.objects.get(user__username="ada")
+    stored = [str(getattr(token, field.attname)) for field in ApiToken._meta.concrete_fields]
+    assert not any(key in value for value in stored), stored
+    assert token.digest == hashlib.sha256(key.encode()).hexdigest()
 
 
 # ---------------------------------------------------------------------------------- CRUD

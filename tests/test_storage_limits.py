@@ -27,7 +27,7 @@ def learner(name):
 
 
 def api(user):
-    return Client(HTTP_HOST="localhost", HTTP_AUTHORIZATION=f"Bearer {ApiToken.for_user(user).key}")
+    return Client(HTTP_HOST="localhost", HTTP_AUTHORIZATION=f"Bearer {ApiToken.issue(user)}")
 
 
 def test_a_learners_buckets_have_an_object_and_a_byte_quota(db, settings):

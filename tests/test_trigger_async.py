@@ -5,6 +5,8 @@ the original event, the error and the attempt count."""
 import json
 
 import pytest
+from asgiref.sync import sync_to_async
+from django.contrib.auth import get_user_model
 
 from sandbox.models import ApiToken, Invocation
 from tests.trigger_support import AsyncClient, eventually, make_function, trigger_worker
@@ -30,12 +32,13 @@ async def worker(transactional_db, settings):
 
 
 async def invoke_event(function, event):
-    token = await ApiToken.objects.acreate(user_id=function.owner_id, key=f"token-{function.pk}")
+    owner = await get_user_model().objects.aget(pk=function.owner_id)
+    key = await sync_to_async(ApiToken.issue)(owner)
     return await AsyncClient().post(
         f"/api/functions/{function.slug}/invocations",
         data=json.dumps({"event": event, "invocation_type": "Event"}),
         content_type="application/json",
-        headers={"Authorization": f"Bearer {token.key}"},
+        headers={"Authorization": f"Bearer {key}"},
     )
 
 

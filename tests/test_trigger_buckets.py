@@ -8,7 +8,7 @@ import json
 import pytest
 from asgiref.sync import sync_to_async
 
-from sandbox.models import ApiToken, Invocation
+from sandbox.models import ApiToken, Invocation, token_digest
 from tests.trigger_support import AsyncClient, eventually, make_function, trigger_worker
 from triggers import buckets
 from triggers.models import AsyncEvent, BucketObject
@@ -48,7 +48,7 @@ def setup(function):
     bucket = buckets.create_bucket(function.owner, "photos")
     buckets.subscribe(bucket, function, prefix="uploads/", suffix=".txt")
     buckets.create_bucket(function.owner, "secret-bucket")
-    token = ApiToken.objects.create(user=function.owner, key="bucket-token")
+    token = ApiToken.objects.create(user=function.owner, digest=token_digest("bucket-token"))
     return bucket, token
 
 

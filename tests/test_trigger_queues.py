@@ -6,7 +6,7 @@ import json
 import pytest
 from asgiref.sync import sync_to_async
 
-from sandbox.models import ApiToken, Invocation
+from sandbox.models import ApiToken, Invocation, token_digest
 from tests.trigger_support import AsyncClient, eventually, make_function, trigger_worker
 from triggers import queues
 from triggers.models import Queue, QueueMessage, QueueSubscription
@@ -135,7 +135,7 @@ async def test_the_batch_size_caps_each_batch(worker):
 async def test_sending_through_the_api_validates_the_message(worker):
     function = await make_function("def handler(event, context):\n    return None\n")
     queue = await sync_to_async(queues.create_queue)(function.owner, "inbox")
-    token = await ApiToken.objects.acreate(user_id=function.owner_id, key="queue-token")
+    token = await ApiToken.objects.acreate(user_id=function.owner_id, digest=token_digest("queue-token"))
     client = AsyncClient()
 
     async def send(name, payload):

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.templatetags.static import static
 from django.urls import reverse
 
+from config.static_files import PYODIDE_DIR
 from sandbox.engine.outcomes import FunctionSpec
 
 register = template.Library()
@@ -22,7 +23,8 @@ def browser_runtime_config(function):
     spec = FunctionSpec(name=function.name, handler="", files={})
     billing = settings.BILLING
     return {
-        "indexURL": static("vendor/pyodide/"),
+        # A directory, not a file: no hashed name, its version in its path instead.
+        "indexURL": f"{settings.STATIC_URL}{PYODIDE_DIR}",
         "wheelURL": static(RUNTIME_WHEEL),
         "workerURL": static("js/pyodide-worker.js"),
         "recordURL": reverse("browser_run", args=[function.slug]),
@@ -52,7 +54,7 @@ def pyodide_python():
     """major.minor of the vendored Pyodide's Python (its lock file says), None before it is vendored."""
     from django.contrib.staticfiles import finders
 
-    path = finders.find("vendor/pyodide/pyodide-lock.json")
+    path = finders.find(f"{PYODIDE_DIR}pyodide-lock.json")
     if not path:
         return None
     try:

@@ -1,20 +1,40 @@
-"""The JSON API, for scripts, instructors, autograders and the load generator.
+"""The JSON API under /api/, for scripts, instructors, autograders and the load generator, built
+with django-ninja: typed bodies (sandbox/web/api_schemas.py), an OpenAPI 3 document at
+/api/openapi.json and interactive docs at /api/docs (Swagger UI, vendored: no CDN).
 
-Auth: the browser session (with CSRF on writes) or `Authorization: Bearer <token>`.
-Errors: {"error": {"code", "message"}} with the matching status.
+Auth and the error shape are sandbox/web/api_access.py's: `Authorization: Bearer <token>` or the
+session (CSRF on writes); errors are {"error": {"code", "message"}} with the matching status,
+including 404 for unknown /api/ paths and 405 for a method a path does not take.
 """
 
 import json
-from functools import wraps
 
-from asgiref.sync import async_to_sync, sync_to_async
+from asgiref.sync import async_to_sync, iscoroutinefunction, sync_to_async
 from django.conf import settings
-from django.http import HttpResponse, JsonResponse
-from django.middleware.csrf import CsrfViewMiddleware
-from django.views.decorators.csrf import csrf_exempt
+from django.http import Http404, HttpResponse, HttpResponseNotAllowed
+from django.shortcuts import render
+from django.urls import reverse
+from ninja import NinjaAPI, Status
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.openapi.docs import DocsBase
+from ninja.parser import Parser
+from ninja.security import HttpBearer
 
 from sandbox.engine.invocation import InvalidEvent, PayloadTooLarge
-from sandbox.models import DEFAULT_CODE, ApiToken, Function, Invocation, LoadTest
+from sandbox.models import DEFAULT_CODE, Function, Invocation, LoadTest
+from sandbox.web.api_access import ApiError, authenticate, error_response
+from sandbox.web.api_schemas import (
+    FunctionCreated,
+    FunctionIn,
+    FunctionList,
+    FunctionOut,
+    InvocationList,
+    InvocationQueued,
+    InvocationRecord,
+    InvokeIn,
+    Metrics,
+    errors,
+)
 from sandbox.web.fields import ConfigError
 from sandbox.web.forms import apply_concurrency, clean_config
 from sandbox.web.metrics import function_metrics
@@ -28,55 +48,150 @@ from sandbox.worker import (
 )
 
 BODY_LIMIT = settings.SANDBOX["PAYLOAD_BYTES"] + 64 * 1024  # the event plus its JSON wrapping
+BODY_PARAMS = {"payload"}  # the name every operation gives its body
+NO_FIELDS, EMPTY_INVOKE = FunctionIn(), InvokeIn()  # what no body means (an empty object)
 
 
-class ApiError(Exception):
-    def __init__(self, status, code, message, **extra):
-        super().__init__(message)
-        self.status, self.code, self.message, self.extra = status, code, message, extra
+class ApiAccess(HttpBearer):
+    """A Bearer token or the session (see api_access.authenticate); then the body's size, from
+    Content-Length, so an oversized body is refused before it is read."""
 
-    def response(self):
-        return JsonResponse(
-            {"error": {"code": self.code, "message": self.message, **self.extra}}, status=self.status
+    openapi_description = "An API token: `manage.py create_api_token USERNAME`, or the playground page."
+
+    def __call__(self, request):
+        user = authenticate(request)
+        length = int(request.headers.get("Content-Length") or 0)
+        if length > BODY_LIMIT:
+            raise ApiError(
+                413,
+                "RequestEntityTooLargeException",
+                f"The request body is {length} bytes; the limit is {BODY_LIMIT} bytes.",
+            )
+        return user
+
+    def authenticate(self, request, token):  # the abstract hook; __call__ does the work
+        return None
+
+
+class JsonObjectParser(Parser):
+    def parse_body(self, request):
+        try:
+            data = json.loads(request.body)
+        except ValueError as exc:
+            raise ApiError(400, "InvalidRequest", f"The body is not valid JSON: {exc}") from None
+        if not isinstance(data, dict):
+            raise ApiError(400, "InvalidRequest", "The body must be a JSON object.")
+        return data
+
+
+class LocalSwagger(DocsBase):
+    """Swagger UI from static/vendor (scripts/vendor-assets.sh copies it from npm)."""
+
+    def render_page(self, request, api, **kwargs):
+        config = {"url": self.get_openapi_url(api, kwargs), "dom_id": "#swagger-ui", "deepLinking": True}
+        return render(request, "api/docs.html", {"api": api, "swagger_config": config})
+
+
+api = NinjaAPI(
+    title="Coldstart API",
+    version="1",
+    description=(
+        "Create, configure and invoke sandboxed Lambda-style functions, read their invocations and "
+        "their scaling metrics. Authenticate with `Authorization: Bearer <token>`, or with the "
+        "browser session (send the CSRF token on writes). Every error is "
+        '`{"error": {"code": ..., "message": ...}}` with the matching HTTP status.'
+    ),
+    auth=ApiAccess(),
+    parser=JsonObjectParser(),
+    docs=LocalSwagger(),
+    urls_namespace="api",
+)
+
+
+# ------------------------------------------------------------------------------------ errors
+
+
+@api.exception_handler(ApiError)
+def _api_error(request, exc):
+    return exc.response()
+
+
+@api.exception_handler(HttpError)
+def _http_error(request, exc):
+    if isinstance(exc.__cause__, ApiError):  # raised by the parser, wrapped by django-ninja
+        return exc.__cause__.response()
+    if isinstance(exc, AuthenticationError):
+        return error_response(401, "Unauthorized", "Sign in, or send 'Authorization: Bearer <token>'.")
+    return error_response(exc.status_code, "InvalidRequest" if exc.status_code == 400 else "Error", str(exc))
+
+
+@api.exception_handler(ValidationError)
+def _validation_error(request, exc):
+    return error_response(400, "InvalidRequest", validation_message(exc.errors))
+
+
+@api.exception_handler(Http404)
+def _not_found(request, exc):
+    return error_response(404, "NotFound", str(exc) or "Not found.")
+
+
+def validation_message(problems):
+    """'field: problem' for each problem; unknown fields named together, as before the schema."""
+    unknown = sorted(str(p["loc"][-1]) for p in problems if p.get("type") == "extra_forbidden")
+    if unknown:
+        return f"Unknown field(s): {', '.join(unknown)}."
+    parts = []
+    for problem in problems:
+        where = [str(part) for part in problem["loc"][1:] if part not in BODY_PARAMS]
+        parts.append(f"{'.'.join(where) or 'body'}: {problem['msg']}")
+    return "; ".join(parts)
+
+
+def not_found(request, *args, **kwargs):
+    """Any /api/ path the API does not have."""
+    return error_response(404, "NotFound", f"No API endpoint at {request.path}; see /api/docs.")
+
+
+def json_method_errors(view):
+    """django-ninja answers a method a path does not take with a plain-text 405: give it the
+    API's error shape."""
+
+    def convert(request, response):
+        if not isinstance(response, HttpResponseNotAllowed):
+            return response
+        allowed = sorted(m.strip() for m in response["Allow"].split(","))
+        answer = error_response(
+            405, "MethodNotAllowed", f"{request.method} is not allowed here; use {', '.join(allowed)}."
         )
+        answer["Allow"] = ", ".join(allowed)
+        return answer
+
+    if iscoroutinefunction(view):
+
+        async def async_view(request, *args, **kwargs):
+            return convert(request, await view(request, *args, **kwargs))
+
+        wrapped = async_view
+    else:
+
+        def wrapped(request, *args, **kwargs):
+            return convert(request, view(request, *args, **kwargs))
+
+    wrapped.csrf_exempt = True
+    return wrapped
 
 
-def _authenticate(request):
-    header = request.headers.get("Authorization", "")
-    if header:
-        scheme, _, key = header.partition(" ")
-        if scheme.lower() != "bearer" or not key.strip():
-            raise ApiError(401, "Unauthorized", "Use 'Authorization: Bearer <token>'.")
-        token = ApiToken.objects.select_related("user").filter(key=key.strip()).first()
-        if token is None or not token.user.is_active:
-            raise ApiError(401, "Unauthorized", "That API token is not valid.")
-        return token.user
-    if not request.user.is_authenticated:
-        raise ApiError(401, "Unauthorized", "Sign in, or send 'Authorization: Bearer <token>'.")
-    if request.method not in ("GET", "HEAD", "OPTIONS"):
-        rejected = CsrfViewMiddleware(lambda r: None).process_view(request, None, (), {})
-        if rejected is not None:
-            raise ApiError(403, "Forbidden", "CSRF check failed: send the CSRF token, or use a Bearer token.")
-    return request.user
+def urlpatterns():
+    """The API's URL patterns (to include under api/), each answering errors in JSON."""
+    patterns, app_name, namespace = api.urls
+    for pattern in patterns:
+        # django-ninja's root view is an HTML 404 (or a redirect under DEBUG): /api/ is unknown.
+        view = not_found if pattern.name == "api-root" else pattern.callback
+        pattern.callback = json_method_errors(view)
+    return patterns, app_name, namespace
 
 
-def _body(request):
-    length = int(request.headers.get("Content-Length") or 0)
-    if length > BODY_LIMIT:
-        raise ApiError(
-            413,
-            "RequestEntityTooLargeException",
-            f"The request body is {length} bytes; the limit is {BODY_LIMIT} bytes.",
-        )
-    if not request.body:
-        return {}
-    try:
-        data = json.loads(request.body)
-    except ValueError as exc:
-        raise ApiError(400, "InvalidRequest", f"The body is not valid JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise ApiError(400, "InvalidRequest", "The body must be a JSON object.")
-    return data
+# ------------------------------------------------------------------------------------ helpers
 
 
 def _function_for(user, slug):
@@ -100,66 +215,21 @@ def _function_json(request, function):
         "reserved_concurrency": function.reserved_concurrency,
         "provisioned_concurrency": function.provisioned_concurrency,
         "url": public_url(request, function.get_absolute_url()),
-        "invoke_url": public_url(request, f"/api/functions/{function.slug}/invocations"),
+        "invoke_url": public_url(request, reverse("api:invocations", args=[function.slug])),
     }
-
-
-def api_endpoint(methods):
-    """JSON errors, the allowed methods, and authentication for sync and async views alike."""
-
-    def decorate(view):
-        def check_method(request):
-            if request.method not in methods:
-                raise ApiError(
-                    405,
-                    "MethodNotAllowed",
-                    f"{request.method} is not allowed here; use {', '.join(methods)}.",
-                )
-
-        if _is_async(view):
-
-            @csrf_exempt
-            @wraps(view)
-            async def async_wrapper(request, *args, **kwargs):
-                try:
-                    check_method(request)
-                    user = await sync_to_async(_authenticate)(request)
-                    return await view(request, user, *args, **kwargs)
-                except ApiError as exc:
-                    return exc.response()
-
-            async_wrapper.csrf_exempt = True
-            return async_wrapper
-
-        @csrf_exempt
-        @wraps(view)
-        def wrapper(request, *args, **kwargs):
-            try:
-                check_method(request)
-                return view(request, _authenticate(request), *args, **kwargs)
-            except ApiError as exc:
-                return exc.response()
-
-        return wrapper
-
-    return decorate
-
-
-def _is_async(view):
-    import inspect
-
-    return inspect.iscoroutinefunction(view)
 
 
 FIELDS = {"name", "code", "handler", "memory_mb", "timeout_s", "environment"}
 CONCURRENCY_FIELDS = {"reserved_concurrency", "provisioned_concurrency"}
 
 
+def _sent(payload):
+    """The fields the client sent (a PUT changes only those; no body is an empty object)."""
+    return payload.model_dump(exclude_unset=True)
+
+
 def _save(function, data, partial):
     """Validate `data` (400 naming the field) and save it; the worker hears of concurrency."""
-    unknown = set(data) - FIELDS - CONCURRENCY_FIELDS
-    if unknown:
-        raise ApiError(400, "InvalidRequest", f"Unknown field(s): {', '.join(sorted(unknown))}.")
     try:
         cleaned = clean_config({k: v for k, v in data.items() if k in FIELDS}, partial=partial)
         for key, value in cleaned.items():
@@ -173,51 +243,106 @@ def _save(function, data, partial):
     return function
 
 
-@api_endpoint(["GET", "POST"])
-def functions(request, user):
-    if request.method == "GET":
-        return JsonResponse({"functions": [_function_json(request, f) for f in user.functions.all()]})
-    data = _body(request)
+# ------------------------------------------------------------------------------------ functions
+
+
+@api.get(
+    "/functions", response={200: FunctionList, **errors(401)}, tags=["functions"], summary="Your functions"
+)
+async def list_functions(request):
+    functions = await sync_to_async(list)(request.auth.functions.all())
+    return {"functions": [_function_json(request, f) for f in functions]}
+
+
+@api.post(
+    "/functions",
+    response={201: FunctionCreated, **errors(400, 401, 403, 413)},
+    tags=["functions"],
+    summary="Create a function",
+)
+async def create_function(request, payload: FunctionIn = NO_FIELDS):
+    data = _sent(payload)
     data.setdefault("code", DEFAULT_CODE)
-    function = _save(Function(owner=user), data, partial=False)
+    function = await sync_to_async(_save)(Function(owner=request.auth), data, partial=False)
     body = _function_json(request, function)
-    return JsonResponse({k: body[k] for k in ("slug", "url", "invoke_url")}, status=201)
+    return Status(201, {k: body[k] for k in ("slug", "url", "invoke_url")})
 
 
-@api_endpoint(["GET", "PUT", "DELETE"])
-def function_detail(request, user, slug):
-    function = _function_for(user, slug)
-    if request.method == "GET":
-        return JsonResponse(_function_json(request, function))
-    if request.method == "DELETE":
-        function.delete()
-        return HttpResponse(status=204)
-    _save(function, _body(request), partial=True)
-    return JsonResponse(_function_json(request, function))
+@api.get(
+    "/functions/{slug}",
+    response={200: FunctionOut, **errors(401, 403, 404)},
+    tags=["functions"],
+    summary="One function",
+    url_name="function",
+)
+async def get_function(request, slug: str):
+    function = await sync_to_async(_function_for)(request.auth, slug)
+    return _function_json(request, function)
 
 
-@api_endpoint(["GET", "POST"])
-async def invocations(request, user, slug):
-    function = await sync_to_async(_function_for)(user, slug)
-    if request.method == "GET":
-        return await sync_to_async(_list_invocations)(request, function)
-    data = await sync_to_async(_body)(request)
-    invocation_type = data.get("invocation_type", "RequestResponse")
-    if invocation_type not in ("RequestResponse", "Event"):
-        raise ApiError(400, "InvalidRequest", "invocation_type must be RequestResponse or Event.")
+@api.put(
+    "/functions/{slug}",
+    response={200: FunctionOut, **errors(400, 401, 403, 404, 413)},
+    tags=["functions"],
+    summary="Change the fields sent",
+)
+async def update_function(request, slug: str, payload: FunctionIn = NO_FIELDS):
+    function = await sync_to_async(_function_for)(request.auth, slug)
+    await sync_to_async(_save)(function, _sent(payload), partial=True)
+    return _function_json(request, function)
+
+
+@api.delete(
+    "/functions/{slug}", response={204: None, **errors(401, 403, 404)}, tags=["functions"], summary="Delete"
+)
+async def delete_function(request, slug: str):
+    function = await sync_to_async(_function_for)(request.auth, slug)
+    await function.adelete()
+    return HttpResponse(status=204)
+
+
+# ------------------------------------------------------------------------------------ invocations
+
+
+@api.get(
+    "/functions/{slug}/invocations",
+    response={200: InvocationList, **errors(400, 401, 403, 404)},
+    tags=["invocations"],
+    summary="Recent invocations, most recent first",
+    url_name="invocations",
+)
+async def list_invocations(request, slug: str, limit: int = 20):
+    function = await sync_to_async(_function_for)(request.auth, slug)
+    limit = max(1, min(200, limit))
+    items = await sync_to_async(list)(function.invocations.all()[:limit])
+    return {"invocations": [i.as_json() for i in items]}
+
+
+@api.post(
+    "/functions/{slug}/invocations",
+    response={
+        200: InvocationRecord,
+        202: InvocationQueued,
+        **errors(400, 401, 403, 404, 413, 429, 503, 504),
+    },
+    tags=["invocations"],
+    summary="Invoke: wait for the record (RequestResponse) or queue it (Event, 202)",
+)
+async def invoke(request, slug: str, payload: InvokeIn = EMPTY_INVOKE):
+    function = await sync_to_async(_function_for)(request.auth, slug)
     try:
         # The body was parsed already: a string event is a JSON string, not JSON text.
-        event_json = validate_event(json.dumps(data.get("event", {}), ensure_ascii=False))
+        event_json = validate_event(json.dumps(payload.event, ensure_ascii=False))
     except PayloadTooLarge as exc:
         raise ApiError(413, "RequestEntityTooLargeException", str(exc)) from None
     except InvalidEvent as exc:
         raise ApiError(400, "InvalidRequest", f"event: {exc}") from None
-    if invocation_type == "Event":  # stored, run and retried by the triggers app's async queue
+    if payload.invocation_type == "Event":  # stored, run and retried by the triggers app's async queue
         from triggers.asyncinvoke import enqueue
 
         event = await sync_to_async(enqueue)(function, event_json, "api")
         ensure_embedded_worker()
-        return JsonResponse({"request_id": str(event.request_id)}, status=202)
+        return Status(202, {"request_id": str(event.request_id)})
     invocation = await start_invocation(function, event_json, trigger="api")
     invocation = await wait_until_finished(invocation)
     if invocation.status == Invocation.THROTTLED:
@@ -232,25 +357,24 @@ async def invocations(request, user, slug):
         raise ApiError(504, "GatewayTimeout", "The invocation did not finish in time; see its history.")
     if invocation.status == Invocation.FAILED:
         raise ApiError(503, "ServiceUnavailable", invocation.failure_reason or "The sandbox worker failed.")
-    return JsonResponse(invocation.as_json())
+    return invocation.as_json()
 
 
-def _list_invocations(request, function):
-    try:
-        limit = max(1, min(200, int(request.GET.get("limit", 20))))
-    except ValueError:
-        raise ApiError(400, "InvalidRequest", "limit must be a whole number.") from None
-    items = function.invocations.all()[:limit]
-    return JsonResponse({"invocations": [i.as_json() for i in items]})
+@api.get(
+    "/functions/{slug}/metrics",
+    response={200: Metrics, **errors(400, 401, 403, 404)},
+    tags=["metrics"],
+    summary="The scaling picture: ?load_test=<id>, or the last 10 minutes",
+)
+async def metrics(request, slug: str, load_test: int | None = None):
+    return await sync_to_async(_metrics)(request.auth, slug, load_test)
 
 
-@api_endpoint(["GET"])
-def metrics(request, user, slug):
-    """The scaling picture as JSON, for lesson checks: ?load_test=<id> or the last 10 minutes."""
+def _metrics(user, slug, load_test_id):
     function = _function_for(user, slug)
     load_test = None
-    if request.GET.get("load_test"):
-        load_test = LoadTest.objects.filter(function=function, pk=request.GET["load_test"]).first()
+    if load_test_id is not None:
+        load_test = LoadTest.objects.filter(function=function, pk=load_test_id).first()
         if load_test is None:
             raise ApiError(404, "NotFound", "No such load test for this function.")
-    return JsonResponse(function_metrics(function, load_test))
+    return function_metrics(function, load_test)

@@ -28,6 +28,11 @@ def log_runs(function):
     return runs
 
 
+def token_context(user, key=None):
+    """What the page says about `user`'s API token; `key` only in the response that issued it."""
+    return {"api_token": ApiToken.objects.filter(user=user).first(), "new_api_key": key}
+
+
 def playground_context(request, function, **extra):
     runs = log_runs(function)
     last = runs[-1]["invocation"] if runs else None
@@ -41,8 +46,8 @@ def playground_context(request, function, **extra):
         "event_templates": [(key, label) for key, (label, _) in events.TEMPLATES.items()],
         "templates_json": {key: build() for key, (_, build) in events.TEMPLATES.items()},
         "event_json": json.dumps(events.TEMPLATES["custom"][1](), indent=2),
-        "api_token": ApiToken.for_user(request.user).key,
     }
+    context.update(token_context(request.user))
     if last is not None:
         context.update(result_context(last))
     context.update(totals_context(request.user))

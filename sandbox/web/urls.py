@@ -1,7 +1,7 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from sandbox.web import api
-from sandbox.web.views import browser_runs, home, playground, scaling
+from sandbox.web.views import browser_runs, home, playground, scaling, tokens
 
 urlpatterns = [
     path("", home.home, name="home"),
@@ -21,8 +21,7 @@ urlpatterns = [
     path("functions/<slug:slug>/scale/load", scaling.load_start, name="load_start"),
     path("functions/<slug:slug>/scale/stop", scaling.load_stop, name="load_stop"),
     path("functions/<slug:slug>/metrics.json", scaling.metrics_json, name="metrics_json"),
-    path("api/functions", api.functions, name="api_functions"),
-    path("api/functions/<slug:slug>", api.function_detail, name="api_function"),
-    path("api/functions/<slug:slug>/invocations", api.invocations, name="api_invocations"),
-    path("api/functions/<slug:slug>/metrics", api.metrics, name="api_metrics"),
+    path("api-token", tokens.issue_token, name="api_token"),
+    path("api/", api.urlpatterns()),
+    re_path(r"^api/", api.not_found),  # any other /api/ path: 404 in the API's JSON shape
 ]

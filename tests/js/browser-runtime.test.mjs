@@ -10,11 +10,13 @@ import { fileURLToPath } from "node:url";
 
 const require = createRequire(import.meta.url);
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-const PYODIDE_DIR = join(ROOT, "static", "vendor", "pyodide") + "/";
+const VENDOR_DIR = join(ROOT, "static", "vendor", "pyodide");
+const PYODIDE_VERSION = require(join(ROOT, "package.json")).dependencies.pyodide;
+const PYODIDE_DIR = join(VENDOR_DIR, PYODIDE_VERSION) + "/"; // versioned: see scripts/vendor-assets.sh
 const core = require(join(ROOT, "static", "js", "lambda-browser-runtime.js"));
 const { loadPyodide } = await import(join(PYODIDE_DIR, "pyodide.mjs"));
-const wheelName = readdirSync(PYODIDE_DIR).find((f) => /^coldstart_runtime-.*\.whl$/.test(f));
-const wheel = new Uint8Array(readFileSync(join(PYODIDE_DIR, wheelName)));
+const wheelName = readdirSync(VENDOR_DIR).find((f) => /^coldstart_runtime-.*\.whl$/.test(f));
+const wheel = new Uint8Array(readFileSync(join(VENDOR_DIR, wheelName)));
 const REQUEST_ID = "8f5c2d4e-1111-4c3b-9a0e-0123456789ab";
 
 function initMessage(code, handler = "handler", extra = {}) {

@@ -3,6 +3,7 @@
 
 import pytest
 
+from config.static_files import PYODIDE_VERSION
 from tests.browser_support import artifacts_dir, launch_chromium, watched_page
 from tests.live_server import PROCESS_UID_BASE, REPO_ROOT, LiveServer, sweep_sandboxes
 
@@ -13,7 +14,8 @@ PYODIDE = REPO_ROOT / "static" / "vendor" / "pyodide"
 @pytest.fixture(scope="package")
 def server(tmp_path_factory):
     """{"url", "db"}: daphne on a free port over a freshly migrated SQLite database."""
-    if not any(PYODIDE.glob("coldstart_runtime-*.whl")) or not (PYODIDE / "pyodide.asm.wasm").exists():
+    core = PYODIDE / PYODIDE_VERSION / "pyodide.asm.wasm"
+    if not any(PYODIDE.glob("coldstart_runtime-*.whl")) or not core.exists():
         pytest.fail("static/vendor/pyodide is missing: run `make assets` (scripts/vendor-assets.sh)")
     live = LiveServer(tmp_path_factory.mktemp("coldstart-pyodide-server"), SLOT_UID_BASE, 8).start()
     try:

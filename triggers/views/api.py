@@ -4,7 +4,7 @@ import json
 
 from django.http import HttpResponse, JsonResponse
 
-from sandbox.web.api import ApiError, api_endpoint
+from sandbox.web.api_access import ApiError, api_endpoint
 from triggers import buckets as bucket_ops
 from triggers import queues
 from triggers.models import (

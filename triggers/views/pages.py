@@ -7,7 +7,6 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
-from sandbox.models import ApiToken
 from sandbox.web.ownership import own_function
 from sandbox.web.public_url import function_url
 from triggers import queues, schedules
@@ -54,7 +53,6 @@ def _page_context(request, function):
         "schedule_rows": schedule_rows,
         **async_events_context(function),
         **recent_triggered_context(function),
-        "api_token": ApiToken.for_user(user).key,
         "max_object_mb": MAX_OBJECT_BYTES // (1024 * 1024),
         "http_body_limit": body_limit(),
         "classroom_speed": settings.TIMER_SCALE != 1,

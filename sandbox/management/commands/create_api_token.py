@@ -5,7 +5,10 @@ from sandbox.models import ApiToken
 
 
 class Command(BaseCommand):
-    help = "Print USERNAME's API token, creating the user and the token if needed."
+    help = (
+        "Create an API token for USERNAME (creating the user if needed) and print it. Only its hash "
+        "is stored, so this is the one time it is shown; running it again replaces the token."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("username")
@@ -15,4 +18,7 @@ class Command(BaseCommand):
         if created:
             user.set_unusable_password()
             user.save()
-        self.stdout.write(ApiToken.for_user(user).key)
+        replaced = ApiToken.objects.filter(user=user).exists()
+        self.stdout.write(ApiToken.issue(user))
+        if replaced:
+            self.stderr.write(f"The previous token of {username} no longer works.")

@@ -1,0 +1,92 @@
+"""Who may use the JSON APIs, and their error shape, shared by the functions API (sandbox/web/api.py)
+and the buckets' and queues' API (triggers/views/api.py).
+
+Auth: `Authorization: Bearer <token>` (stored hashed, see ApiToken), or the browser session with
+the CSRF token on writes. Errors: {"error": {"code", "message", ...}} with the matching status.
+"""
+
+import inspect
+from functools import wraps
+
+from asgiref.sync import sync_to_async
+from django.http import JsonResponse
+from django.middleware.csrf import CsrfViewMiddleware
+from django.views.decorators.csrf import csrf_exempt
+
+from sandbox.models import ApiToken
+
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+class ApiError(Exception):
+    def __init__(self, status, code, message, **extra):
+        super().__init__(message)
+        self.status, self.code, self.message, self.extra = status, code, message, extra
+
+    def response(self):
+        return error_response(self.status, self.code, self.message, **self.extra)
+
+
+def error_response(status, code, message, **extra):
+    return JsonResponse({"error": {"code": code, "message": message, **extra}}, status=status)
+
+
+def authenticate(request):
+    """The user making `request`, or ApiError 401/403. Synchronous: it reads the database."""
+    header = request.headers.get("Authorization", "")
+    if header:
+        scheme, _, key = header.partition(" ")
+        if scheme.lower() != "bearer" or not key.strip():
+            raise ApiError(401, "Unauthorized", "Use 'Authorization: Bearer <token>'.")
+        user = ApiToken.user_for(key.strip())
+        if user is None:
+            raise ApiError(401, "Unauthorized", "That API token is not valid.")
+        return user
+    if not request.user.is_authenticated:
+        raise ApiError(401, "Unauthorized", "Sign in, or send 'Authorization: Bearer <token>'.")
+    if request.method not in SAFE_METHODS:
+        rejected = CsrfViewMiddleware(lambda r: None).process_view(request, None, (), {})
+        if rejected is not None:
+            raise ApiError(403, "Forbidden", "CSRF check failed: send the CSRF token, or use a Bearer token.")
+    return request.user
+
+
+def api_endpoint(methods):
+    """For views outside the OpenAPI schema (buckets, queues: raw bodies, paths outside /api/):
+    JSON errors, the allowed methods, and authentication, for sync and async views alike."""
+
+    def decorate(view):
+        def check_method(request):
+            if request.method not in methods:
+                raise ApiError(
+                    405,
+                    "MethodNotAllowed",
+                    f"{request.method} is not allowed here; use {', '.join(methods)}.",
+                )
+
+        if inspect.iscoroutinefunction(view):
+
+            @csrf_exempt
+            @wraps(view)
+            async def async_wrapper(request, *args, **kwargs):
+                try:
+                    check_method(request)
+                    user = await sync_to_async(authenticate)(request)
+                    return await view(request, user, *args, **kwargs)
+                except ApiError as exc:
+                    return exc.response()
+
+            return async_wrapper
+
+        @csrf_exempt
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            try:
+                check_method(request)
+                return view(request, authenticate(request), *args, **kwargs)
+            except ApiError as exc:
+                return exc.response()
+
+        return wrapper
+
+    return decorate

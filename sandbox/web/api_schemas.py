@@ -1,0 +1,139 @@
+"""The JSON API's typed bodies and answers: they are validated on the way in and documented in
+the OpenAPI schema (/api/openapi.json). Ranges are checked by sandbox/web/forms.py, whose
+messages name the field and the value, and are read from the limits in config/settings.py."""
+
+from typing import Any, Literal
+
+from django.conf import settings
+from ninja import Field, Schema
+from pydantic import ConfigDict
+
+_S = settings.SANDBOX
+
+
+class FunctionIn(Schema):
+    """The fields a function is made of; PUT changes only the fields it names."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(None, description="Required when creating; at most 64 characters.")
+    code: str | None = Field(None, description="Python source; a default greeter when creating.")
+    handler: str | None = Field(None, description="The handler function's name (default `handler`).")
+    memory_mb: int | None = Field(
+        None, description=f"Memory size, {_S['MEMORY_MB_MIN']} to {_S['MEMORY_MB_MAX']} MB (default 128)."
+    )
+    timeout_s: int | None = Field(
+        None, description=f"Timeout, {_S['TIMEOUT_S_MIN']} to {_S['TIMEOUT_S_MAX']} s (default 3)."
+    )
+    environment: dict[str, Any] | str | None = Field(
+        None, description="Environment variables: an object of strings, or KEY=value lines."
+    )
+    reserved_concurrency: int | None = Field(
+        None, description="A cap on concurrent executions; 0 disables the function, null removes the cap."
+    )
+    provisioned_concurrency: int | None = Field(
+        None, description="Environments kept initialised ahead of time (at most the reserved concurrency)."
+    )
+
+
+class FunctionCreated(Schema):
+    slug: str
+    url: str = Field(description="The function's page.")
+    invoke_url: str = Field(description="POST an event here to invoke it.")
+
+
+class FunctionOut(Schema):
+    slug: str
+    name: str
+    code: str
+    handler: str
+    memory_mb: int
+    timeout_s: int
+    environment: dict[str, str]
+    reserved_concurrency: int | None
+    provisioned_concurrency: int
+    url: str
+    invoke_url: str
+
+
+class FunctionList(Schema):
+    functions: list[FunctionOut]
+
+
+class InvokeIn(Schema):
+    """An invocation request. `event` is any JSON value (a string stays a string)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    event: Any = Field(default_factory=dict, description=f"The event, at most {_S['PAYLOAD_BYTES']} bytes.")
+    invocation_type: Literal["RequestResponse", "Event"] = Field(
+        "RequestResponse",
+        description="RequestResponse waits for the result; Event queues it (202) with two retries.",
+    )
+
+
+class InvocationRecord(Schema):
+    """One invocation, as `manage.py invoke --json` prints it."""
+
+    request_id: str
+    status: Literal["queued", "running", "ok", "error", "timeout", "oom", "crashed", "throttled", "failed"]
+    cold: bool
+    init_duration_ms: float | None = Field(description="Only on a cold start.")
+    duration_ms: float
+    billed_duration_ms: int
+    memory_size_mb: int
+    max_memory_used_mb: int
+    gb_seconds: float
+    cost_usd: float
+    result: Any = Field(description="The handler's return value, when it returned.")
+    error: dict[str, Any] | None = Field(
+        description="Lambda's error shape: errorMessage, errorType, requestId, stackTrace."
+    )
+    logs: list[str] = Field(description="START, the handler's lines, END and REPORT.")
+
+
+class InvocationQueued(Schema):
+    request_id: str
+
+
+class InvocationList(Schema):
+    invocations: list[InvocationRecord]
+
+
+class ErrorDetail(Schema):
+    code: str = Field(description="e.g. InvalidRequest, Unauthorized, NotFound, TooManyRequestsException.")
+    message: str
+    reason: str | None = Field(None, description="Why a 429 throttled the call.")
+
+
+class ErrorOut(Schema):
+    error: ErrorDetail
+
+
+def errors(*statuses):
+    """The error answers of an operation, for its `response=` map."""
+    return dict.fromkeys(statuses, ErrorOut)
+
+
+class Metrics(Schema):
+    """The scaling picture (the Scaling page's data): times in ms from `origin`."""
+
+    function: str
+    origin: str = Field(description="ISO 8601 time of the first event shown.")
+    load_test: dict[str, Any] | None = Field(
+        description="id, status, mode, planned, sent, completed and percent of the load test."
+    )
+    lanes: list[Any] = Field(description="One per execution environment: its init and invoke segments.")
+    throttles: list[Any] = Field(description="{at, reason} of each throttled call.")
+    concurrency: list[Any] = Field(description="[ms, concurrent executions] steps.")
+    counts: dict[str, Any] = Field(
+        description="invocations, cold_starts, throttles, errors, environments, provisioned_invocations."
+    )
+    duration_ms: dict[str, Any] = Field(description="p50 and p99.")
+    gb_seconds: float
+    cost_usd: float
+    provisioned_capacity_cost_usd: float
+    concurrency_measured: dict[str, Any] = Field(description="peak and average.")
+    concurrency_formula: dict[str, Any] = Field(
+        description="requests_per_second × average_duration_s = concurrency."
+    )
