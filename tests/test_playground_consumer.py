@@ -247,3 +247,24 @@ async def test_each_invocation_opens_a_run_in_the_log_pane_and_its_heading_gets_
         assert f'data-cold="{cold}"' in head.group(0) and "data-billed-ms=" in head.group(0)
         assert ("data-init-ms=" in head.group(0)) == (cold == "1")
     assert ids[0] != ids[1]
+
+
+async def test_a_draft_is_saved_quietly_runs_nothing_and_a_bad_one_changes_nothing(worker_session):
+    function, session = await learner_with_function("drafter")
+    communicator = socket_for(function, session)
+    connected, _ = await communicator.connect()
+    assert connected
+    edited = "def handler(event, context):\n    return 'edited while typing'\n"
+    await communicator.send_json_to({"action": "draft", "code": edited, "handler": "handler"})
+    frames = await receive_until(communicator, lambda f: 'id="draft-state"' in f, timeout=10)
+    assert "Draft saved" in frames[-1]
+    reloaded = await sync_to_async(Function.objects.get)(pk=function.pk)
+    assert reloaded.code == edited  # a reload of the page shows the edit
+    assert await invocation_count(function) == 0
+    # A draft that is not valid configuration is not saved (Invoke will say why).
+    await communicator.send_json_to({"action": "draft", "code": "broken", "handler": "not a name"})
+    await communicator.send_json_to({"action": "draft", "code": edited + "# again\n", "handler": "handler"})
+    await receive_until(communicator, lambda f: 'id="draft-state"' in f, timeout=10)  # both handled
+    after = await sync_to_async(Function.objects.get)(pk=function.pk)
+    assert after.handler == "handler" and after.code == edited + "# again\n"
+    await communicator.disconnect()

@@ -12,6 +12,7 @@ from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.template.loader import render_to_string
+from django.utils import timezone
 
 from sandbox.engine.invocation import InvalidEvent, PayloadTooLarge
 from sandbox.models import Function, Invocation
@@ -72,6 +73,9 @@ class PlaygroundConsumer(AsyncWebsocketConsumer):
             await self._notice("error", "The page sent a message the server could not read. Reload the page.")
             return
         action = data.get("action") or "invoke"
+        if action == "draft":
+            await self._save_draft(data)
+            return
         if action == "reset":
             await reset_environments(self.function)
             await self._notice("info", "Environments reset: the next invocation is a cold start.")
@@ -79,6 +83,16 @@ class PlaygroundConsumer(AsyncWebsocketConsumer):
             await self._save_and_maybe_invoke(data, action)
         else:
             await self._notice("error", f"Unknown action {action!r}.")
+
+    async def _save_draft(self, data):
+        """The editor's code (and handler) as the learner types: saved quietly, so a reload or a
+        Check finds it. Configuration errors wait for Invoke, where they are shown."""
+        fields = {key: data[key] for key in ("code", "handler") if key in data}
+        try:
+            self.function = await database_sync_to_async(apply_config)(self.function, fields)
+        except ConfigError:
+            return
+        await self.send(render_to_string("sandbox/fragments/draft_state.html", {"saved": timezone.now()}))
 
     async def _save_and_maybe_invoke(self, data, action):
         if action != "save" and self.sequence and not self.sequence.done():

@@ -136,6 +136,24 @@
     window.ColdstartEditor.attach(event, "json", { onRun: invokeNow });
   }
 
+  // The draft: a moment after the last keystroke the code goes to the server (action "draft"),
+  // so a reload never loses an edit. Only one save is pending at a time.
+  const DRAFT_DELAY_MS = 800;
+  function saveDrafts(code) {
+    const button = $("#draft-btn");
+    const handler = document.querySelector('#function-form [name="handler"]');
+    if (!button) return;
+    let timer = null;
+    function schedule() {
+      clearTimeout(timer);
+      const state = $("#draft-state");
+      if (state) state.textContent = "editing…";
+      timer = setTimeout(function () { button.click(); }, DRAFT_DELAY_MS);
+    }
+    code.addEventListener("input", schedule);
+    if (handler) handler.addEventListener("input", schedule);
+  }
+
   function setupTemplates(event) {
     const templates = JSON.parse($("#event-templates").textContent);
     $("#event-template").addEventListener("change", function () {
@@ -153,6 +171,7 @@
     setupEditors(code, event);
     event.addEventListener("input", checkEvent);
     setupTemplates(event);
+    saveDrafts(code);
     guardInvocations();
     trackConnection();
     bindRunShortcut();
