@@ -211,3 +211,14 @@ def test_the_log_pane_keeps_the_last_five_runs_to_compare_their_report_lines(ope
     expect(runs.last).to_have_attribute("open", "")
     page.set_viewport_size({"width": 1280, "height": 720})
     page.screenshot(path=artifacts / "playground-compare-runs-1280x720.png")
+
+
+def test_an_edit_is_saved_as_a_draft_while_typing_and_survives_a_reload(page, artifacts):
+    new_function(page, "drafts")
+    expect(page.locator("#connection")).to_have_attribute("data-state", "open")
+    set_editor(page, "#code", HELLO.replace('"hello"', '"typed, never invoked"'))
+    expect(page.locator("#draft-state")).to_contain_text("Draft saved")
+    page.reload()
+    expect(page.locator("#connection")).to_have_attribute("data-state", "open")
+    assert "typed, never invoked" in editor_text(page, "#code")
+    expect(history_rows(page)).to_have_count(0)
