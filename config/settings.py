@@ -219,3 +219,5 @@ SCALING = {
 # answers handlers' `coldstart` helper calls (e.g. buckets.get_object). Dotted paths.
 WORKER_BACKGROUND = ["triggers.loops.run_forever"]
 SANDBOX_SERVICES = "triggers.services.handle"
+# Asked before an alias is deleted: what still invokes it (sandbox.versions.alias_users).
+ALIAS_USERS = ["triggers.bindings.alias_users"]

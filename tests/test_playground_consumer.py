@@ -130,7 +130,8 @@ async def test_invoking_streams_the_handlers_log_lines_in_order_then_the_result_
     log_frames = [f for f in frames if f.startswith('<div id="log-lines" hx-swap-oob="beforeend">')]
     streamed = "".join(log_frames)
     positions = [
-        streamed.find(f'<div class="log-line log-output">{word}</div>') for word in ("one", "two", "three")
+        streamed.find(f'<div class="log-line log-output" data-level="INFO">{word}</div>')
+        for word in ("one", "two", "three")
     ]
     assert -1 not in positions, f"missing handler lines in the streamed fragments: {log_frames}"
     assert positions == sorted(positions)
@@ -189,7 +190,7 @@ async def test_bad_messages_get_an_error_fragment_and_the_socket_stays_usable(wo
     finally:
         await communicator.disconnect()
     assert status == "ok"
-    assert any('<div class="log-line log-output">hello Ada</div>' in f for f in frames)
+    assert any('<div class="log-line log-output" data-level="INFO">hello Ada</div>' in f for f in frames)
     assert await invocation_count(function) == 1
 
 

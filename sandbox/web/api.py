@@ -14,7 +14,9 @@ from django.middleware.csrf import CsrfViewMiddleware
 from django.views.decorators.csrf import csrf_exempt
 
 from sandbox.engine.invocation import InvalidEvent, PayloadTooLarge
+from sandbox.engine.rules import logconfig
 from sandbox.models import DEFAULT_CODE, ApiToken, Function, Invocation, LoadTest
+from sandbox.versions import VersionsError
 from sandbox.web.fields import ConfigError
 from sandbox.web.forms import apply_concurrency, clean_config
 from sandbox.web.metrics import function_metrics
@@ -96,8 +98,8 @@ def _function_json(request, function):
         "memory_mb": function.memory_mb,
         "timeout_s": function.timeout_s,
         "environment": function.environment,
+        "logging": logconfig.normalise(function.logging),
         "reserved_concurrency": function.reserved_concurrency,
-        "provisioned_concurrency": function.provisioned_concurrency,
         "url": request.build_absolute_uri(function.get_absolute_url()),
         "invoke_url": request.build_absolute_uri(f"/api/functions/{function.slug}/invocations"),
     }
@@ -150,17 +152,27 @@ def _is_async(view):
     return inspect.iscoroutinefunction(view)
 
 
-FIELDS = {"name", "code", "handler", "memory_mb", "timeout_s", "environment"}
-CONCURRENCY_FIELDS = {"reserved_concurrency", "provisioned_concurrency"}
+FIELDS = {"name", "code", "handler", "memory_mb", "timeout_s", "environment", "logging"}
+CONCURRENCY_FIELDS = {"reserved_concurrency"}
 
 
 def _save(function, data, partial):
     """Validate `data` (400 naming the field) and save it; the worker hears of concurrency."""
+    if "provisioned_concurrency" in data:
+        raise ApiError(
+            400,
+            "InvalidParameterValueException",
+            "Provisioned concurrency is configured on a published version or an alias, never on the "
+            f"function ($LATEST): PUT /api/functions/{function.slug or '<slug>'}/aliases/<name> with "
+            '{"function_version": "1", "provisioned_concurrency": N}.',
+        )
     unknown = set(data) - FIELDS - CONCURRENCY_FIELDS
     if unknown:
         raise ApiError(400, "InvalidRequest", f"Unknown field(s): {', '.join(sorted(unknown))}.")
     try:
-        cleaned = clean_config({k: v for k, v in data.items() if k in FIELDS}, partial=partial)
+        cleaned = clean_config(
+            {k: v for k, v in data.items() if k in FIELDS}, partial=partial, current_logging=function.logging
+        )
         for key, value in cleaned.items():
             setattr(function, key, value)
         function.save()
@@ -201,6 +213,7 @@ async def invocations(request, user, slug):
     if request.method == "GET":
         return await sync_to_async(_list_invocations)(request, function)
     data = await sync_to_async(_body)(request)
+    qualifier = request.GET.get("qualifier", "")  # a version number or an alias name
     invocation_type = data.get("invocation_type", "RequestResponse")
     if invocation_type not in ("RequestResponse", "Event"):
         raise ApiError(400, "InvalidRequest", "invocation_type must be RequestResponse or Event.")
@@ -214,10 +227,16 @@ async def invocations(request, user, slug):
     if invocation_type == "Event":  # stored, run and retried by the triggers app's async queue
         from triggers.asyncinvoke import enqueue
 
-        event = await sync_to_async(enqueue)(function, event_json, "api")
+        try:
+            event = await sync_to_async(enqueue)(function, event_json, "api", qualifier)
+        except VersionsError as exc:
+            raise ApiError(exc.status, exc.code, exc.message) from None
         ensure_embedded_worker()
         return JsonResponse({"request_id": str(event.request_id)}, status=202)
-    invocation = await start_invocation(function, event_json, trigger="api")
+    try:
+        invocation = await start_invocation(function, event_json, trigger="api", qualifier=qualifier)
+    except VersionsError as exc:
+        raise ApiError(exc.status, exc.code, exc.message) from None
     invocation = await wait_until_finished(invocation)
     if invocation.status == Invocation.THROTTLED:
         error = invocation.error or {}
@@ -231,7 +250,9 @@ async def invocations(request, user, slug):
         raise ApiError(504, "GatewayTimeout", "The invocation did not finish in time; see its history.")
     if invocation.status == Invocation.FAILED:
         raise ApiError(503, "ServiceUnavailable", invocation.failure_reason or "The sandbox worker failed.")
-    return JsonResponse(invocation.as_json())
+    response = JsonResponse(invocation.as_json())
+    response["X-Amz-Executed-Version"] = invocation.executed_version  # as Lambda's Invoke answers
+    return response
 
 
 def _list_invocations(request, function):

@@ -2,8 +2,8 @@
 
 import json
 
-from sandbox.engine.rules import events
-from sandbox.models import ApiToken
+from sandbox.engine.rules import events, logconfig
+from sandbox.models import LATEST, ApiToken
 from sandbox.web.fields import function_limits
 from sandbox.web.presenters import history_page, result_context, totals_context
 
@@ -14,6 +14,43 @@ COMMON_MEMORY_MB = (256, 512, 1024, 1769, 2048, 3008, 4096)
 def memory_choices(current):
     low, high = function_limits()["memory_mb"]
     return sorted({low, high, current} | {mb for mb in COMMON_MEMORY_MB if low < mb < high})
+
+
+def alias_label(alias):
+    label = f"alias {alias.name} → {alias.function_version}"
+    for version, weight in alias.routing.items():
+        label += f" ({weight * 100:g} % → {version})"
+    return label
+
+
+def qualifier_choices(function):
+    """[(qualifier, label)] a page can invoke: $LATEST, each alias, each published version."""
+    choices = [("", f"{LATEST} (the editor)")]
+    choices += [(a.name, alias_label(a)) for a in function.aliases.all()]
+    numbers = function.versions.order_by("-number").values_list("number", flat=True)
+    choices += [(str(n), f"version {n}") for n in numbers]
+    return choices
+
+
+def versions_context(function, selected=""):
+    """The versions bar and the qualifier picker: published versions (newest first), aliases with
+    their routing in percent and provisioned concurrency, and what the picker offers."""
+    provisioned = {c.qualifier: c.requested for c in function.provisioned_configs.all()}
+    aliases = [
+        {
+            "name": a.name,
+            "function_version": a.function_version,
+            "routing": [(v, f"{w * 100:g}") for v, w in a.routing.items()],
+            "provisioned": provisioned.get(a.name, 0),
+        }
+        for a in function.aliases.all()
+    ]
+    return {
+        "qualifiers": qualifier_choices(function),
+        "selected_qualifier": selected,
+        "versions": list(function.versions.order_by("-number")),
+        "aliases": aliases,
+    }
 
 
 def playground_context(request, function, **extra):
@@ -27,7 +64,12 @@ def playground_context(request, function, **extra):
         "templates_json": {key: build() for key, (_, build) in events.TEMPLATES.items()},
         "event_json": json.dumps(events.TEMPLATES["custom"][1](), indent=2),
         "api_token": ApiToken.for_user(request.user).key,
+        "logging": logconfig.normalise(function.logging),
+        "log_formats": logconfig.LOG_FORMATS,
+        "application_levels": logconfig.APPLICATION_LEVELS,
+        "system_levels": logconfig.SYSTEM_LEVELS,
     }
+    context.update(versions_context(function))
     if last is not None:
         context.update(result_context(last))
     context.update(totals_context(request.user))

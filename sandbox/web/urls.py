@@ -1,6 +1,6 @@
 from django.urls import path
 
-from sandbox.web import api
+from sandbox.web import api, api_versions
 from sandbox.web.views import browser_runs, home, playground, scaling
 
 urlpatterns = [
@@ -25,4 +25,15 @@ urlpatterns = [
     path("api/functions/<slug:slug>", api.function_detail, name="api_function"),
     path("api/functions/<slug:slug>/invocations", api.invocations, name="api_invocations"),
     path("api/functions/<slug:slug>/metrics", api.metrics, name="api_metrics"),
+    path("api/functions/<slug:slug>/versions", api_versions.function_versions, name="api_versions"),
+    path(
+        "api/functions/<slug:slug>/versions/<str:number>", api_versions.function_version, name="api_version"
+    ),
+    path("api/functions/<slug:slug>/aliases", api_versions.function_aliases, name="api_aliases"),
+    path("api/functions/<slug:slug>/aliases/<str:name>", api_versions.function_alias, name="api_alias"),
+    path(
+        "api/functions/<slug:slug>/provisioned-concurrency",
+        api_versions.provisioned_concurrency,
+        name="api_provisioned_concurrency",
+    ),
 ]

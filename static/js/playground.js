@@ -74,6 +74,33 @@
       if (el && follow) el.scrollTop = el.scrollHeight;
     });
 
+    // The log pane's level filter and raw-JSON toggle act on the pane (its lines are replaced).
+    const logPane = $(".log-pane");
+    const levelFilter = $("#log-level-filter");
+    const rawToggle = $("#log-raw-toggle");
+    if (levelFilter) {
+      try { levelFilter.value = sessionStorage.getItem("coldstart.logLevel") || ""; } catch (err) { /* private mode */ }
+      const apply = function () {
+        logPane.dataset.minLevel = levelFilter.value;
+        try { sessionStorage.setItem("coldstart.logLevel", levelFilter.value); } catch (err) { /* private mode */ }
+      };
+      levelFilter.addEventListener("change", apply);
+      apply();
+    }
+    if (rawToggle) {
+      rawToggle.addEventListener("change", function () { logPane.classList.toggle("show-raw", rawToggle.checked); });
+    }
+
+    // Log levels can only be set with the JSON format (as on AWS): disabled selects are not sent.
+    const logFormat = $("#log-format");
+    if (logFormat) {
+      logFormat.addEventListener("change", function () {
+        document.querySelectorAll("#logging-config .json-only").forEach(function (select) {
+          select.disabled = logFormat.value !== "JSON";
+        });
+      });
+    }
+
     // Ctrl/Cmd+Enter invokes.
     document.addEventListener("keydown", function (e) {
       if ((e.ctrlKey || e.metaKey) && e.key === "Enter") {

@@ -19,6 +19,8 @@
     set("invocations", c.invocations);
     set("cold_starts", c.cold_starts + (c.provisioned_invocations ? ` (${c.provisioned_invocations} on provisioned)` : ""));
     set("throttles", c.throttles);
+    const versions = Object.entries(c.by_version || {});
+    set("by_version", versions.length ? versions.map(([v, n]) => (v === "$LATEST" ? v : "v" + v) + ": " + n).join(" · ") : "—");
     set("errors", c.errors);
     set("percentiles", `${fmtMs(m.duration_ms.p50)} / ${fmtMs(m.duration_ms.p99)}`);
     set("cost", `${m.gb_seconds.toFixed(4)} GB-s · ${fmtUsd(m.cost_usd)}`);
@@ -49,6 +51,7 @@
     const opts = options || {};
     const lanes = m.lanes;
     canvas.dataset.lanes = String(lanes.length); // what the canvas shows, readable by tests
+    canvas.dataset.versions = lanes.map((lane) => lane.version || "$LATEST").join(",");
     const empty = opts.emptyEl !== undefined ? opts.emptyEl : document.getElementById("timeline-empty");
     if (empty) empty.hidden = lanes.length > 0 || m.throttles.length > 0;
     const font = opts.fontSize || 12;
@@ -79,7 +82,8 @@
     lanes.forEach((lane, i) => {
       const y = top + (i + 1) * (laneH + gap);
       ctx.fillStyle = COLORS.text;
-      ctx.fillText((lane.provisioned ? "★ " : "") + "env " + (i + 1), 8, y + (laneH + font) / 2 - 2);
+      const version = lane.version && lane.version !== "$LATEST" ? " · v" + lane.version : "";
+      ctx.fillText((lane.provisioned ? "★ " : "") + "env " + (i + 1) + version, 8, y + (laneH + font) / 2 - 2);
       const laneEnd = lane.to == null ? end : lane.to;
       ctx.fillStyle = lane.to == null ? COLORS.lane : COLORS.laneEnded;
       ctx.fillRect(x(lane.from), y, Math.max(2, x(laneEnd) - x(lane.from)), laneH);
