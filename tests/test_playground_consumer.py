@@ -207,3 +207,58 @@ async def test_handler_output_arrives_html_escaped(worker_session):
     received = "".join(frames)
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in received
     assert "<script" not in received.lower(), "handler output reached the page as markup"
+
+
+async def test_publish_then_alias_then_invoke_by_alias_shows_the_version_and_json_logs(worker_session):
+    function, session = await learner_with_function("ada", HELLO)
+    communicator = socket_for(function, session)
+    connected, _ = await communicator.connect()
+    assert connected
+    try:
+        await communicator.send_json_to(dict(invoke_message(HELLO), action="publish"))
+        frames = await receive_until(communicator, lambda f: 'id="versions-bar"' in f)
+        assert any("Published version 1" in f for f in frames)
+        assert '<span class="pill"' in frames[-1] and "v1</span>" in frames[-1]
+        assert '<option value="1">version 1</option>' in frames[-1], "the picker offers the new version"
+
+        changed = HELLO.replace('"hello"', '"bonjour"')
+        logging_fields = {"log_format": "JSON", "application_log_level": "INFO", "system_log_level": "INFO"}
+        await communicator.send_json_to(dict(invoke_message(changed, **logging_fields), action="publish"))
+        frames = await receive_until(communicator, lambda f: 'id="versions-bar"' in f)
+        assert "v2</span>" in frames[-1]
+
+        alias = {
+            "action": "alias_put",
+            "alias_name": "live",
+            "alias_version": "1",
+            "alias_extra_version": "2",
+        }
+        await communicator.send_json_to(dict(alias, alias_weight="100"))
+        frames = await receive_until(communicator, lambda f: 'id="versions-bar"' in f)
+        assert any("Alias live created: version 1, 100 % to version 2" in f for f in frames)
+        assert 'data-alias="live"' in frames[-1]
+
+        frames, status = await run_to_completion(
+            communicator, invoke_message(changed, event='{"name": "Ada"}', qualifier="live", **logging_fields)
+        )
+        assert status == "ok"
+        assert any('data-version="2"' in f and "live → v2" in f for f in frames), "the log title names it"
+        assert any("platform.start  RequestId:" in f and "Version: 2" in f for f in frames)
+        assert any('<span class="log-raw">{&quot;time&quot;:' in f for f in frames), "raw JSON kept beside"
+        stored = await Invocation.objects.aget(function=function)
+        assert (stored.qualifier, stored.executed_version) == ("live", "2")
+
+        await communicator.send_json_to({"action": "alias_put", "alias_name": "9", "alias_version": "1"})
+        (frame,) = await receive_until(communicator, lambda f: True, timeout=5)
+        assert "notice-error" in frame and "not only digits" in frame
+
+        await communicator.send_json_to(dict(invoke_message(changed), qualifier="nope"))
+        frames = await receive_until(communicator, lambda f: 'id="notice"' in f, timeout=5)
+        assert "notice-error" in frames[-1] and "Alias not found" in frames[-1]
+
+        await communicator.send_json_to({"action": "alias_delete", "alias_name": "live"})
+        frames = await receive_until(communicator, lambda f: 'id="versions-bar"' in f)
+        assert 'data-alias="live"' not in frames[-1]
+        assert await invocation_count(function) == 1
+    finally:
+        await communicator.disconnect()
