@@ -223,7 +223,8 @@ class PlaygroundConsumer(AsyncWebsocketConsumer):
         if action != "publish":
             await configure_function(self.function)  # provisioned environments follow aliases
         await self._notice("info", message)
-        await self.send(await self._render_versions(selected))
+        editing = action != "publish"  # the alias editor stays open, with the name just used
+        await self.send(await self._render_versions(selected, editing, str(data.get("alias_name") or "")))
 
     def _put_alias(self, data):
         name = str(data.get("alias_name") or "").strip()
@@ -242,9 +243,10 @@ class PlaygroundConsumer(AsyncWebsocketConsumer):
         return f"Alias {name} {'created' if created else 'moved'}: {target}{routed}."
 
     @database_sync_to_async
-    def _render_versions(self, selected):
+    def _render_versions(self, selected, open_alias_editor=False, alias_name=""):
         context = versions_context(self.function, selected)
-        context["function"] = self.function
+        context.update(function=self.function, open_alias_editor=open_alias_editor)
+        context["alias_form"] = {"name": alias_name or "live"}
         bar = render_to_string("sandbox/fragments/versions_bar.html", context)
         picker = render_to_string("sandbox/fragments/qualifier_picker.html", context)
         return bar + picker
