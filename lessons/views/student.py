@@ -195,6 +195,12 @@ def step_concurrency(request, slug, number):
         if changed:
             async_to_sync(configure_function)(function)
         note = "Saved." if changed else "Nothing changed."
+        alias = function.aliases.filter(name=LESSON_ALIAS).first()
+        if changed and alias is not None and versions.provisioned_of(function, LESSON_ALIAS):
+            note = (
+                f"Saved: your code is version {alias.function_version}, alias {LESSON_ALIAS} points at it, "
+                "and its provisioned environment is initialising."
+            )
     except ConfigError as exc:
         note = str(exc)
     except versions.VersionsError as exc:

@@ -244,9 +244,8 @@ class PlaygroundConsumer(AsyncWebsocketConsumer):
 
     @database_sync_to_async
     def _render_versions(self, selected, open_alias_editor=False, alias_name=""):
-        context = versions_context(self.function, selected)
+        context = versions_context(self.function, selected, alias_name)
         context.update(function=self.function, open_alias_editor=open_alias_editor)
-        context["alias_form"] = {"name": alias_name or "live"}
         bar = render_to_string("sandbox/fragments/versions_bar.html", context)
         picker = render_to_string("sandbox/fragments/qualifier_picker.html", context)
         return bar + picker

@@ -32,7 +32,17 @@ def qualifier_choices(function):
     return choices
 
 
-def versions_context(function, selected=""):
+def alias_form(function, name="live"):
+    """The alias editor's fields: the alias `name` as it is now, or a new one on the newest version."""
+    alias = function.aliases.filter(name=name).first()
+    if alias is None:
+        newest = function.versions.order_by("-number").values_list("number", flat=True).first()
+        return {"name": name, "version": str(newest or "$LATEST"), "extra": "", "weight": "0"}
+    extra, weight = next(iter(alias.routing.items()), ("", 0))
+    return {"name": name, "version": alias.function_version, "extra": extra, "weight": f"{weight * 100:g}"}
+
+
+def versions_context(function, selected="", alias_name="live"):
     """The versions bar and the qualifier picker: published versions (newest first), aliases with
     their routing in percent and provisioned concurrency, and what the picker offers."""
     provisioned = {c.qualifier: c.requested for c in function.provisioned_configs.all()}
@@ -50,6 +60,7 @@ def versions_context(function, selected=""):
         "selected_qualifier": selected,
         "versions": list(function.versions.order_by("-number")),
         "aliases": aliases,
+        "alias_form": alias_form(function, alias_name or "live"),
     }
 
 

@@ -94,11 +94,15 @@
     // Log levels can only be set with the JSON format (as on AWS): disabled selects are not sent.
     const logFormat = $("#log-format");
     if (logFormat) {
-      logFormat.addEventListener("change", function () {
-        document.querySelectorAll("#logging-config .json-only").forEach(function (select) {
-          select.disabled = logFormat.value !== "JSON";
-        });
-      });
+      const summary = $("#logging-config summary");
+      const levels = document.querySelectorAll("#logging-config .json-only");
+      const describe = function () {
+        levels.forEach(function (select) { select.disabled = logFormat.value !== "JSON"; });
+        summary.textContent = "Logging: " + logFormat.value + (logFormat.value === "JSON"
+          ? " · application " + levels[0].value + " · system " + levels[1].value : "");
+      };
+      logFormat.addEventListener("change", describe);
+      levels.forEach(function (select) { select.addEventListener("change", describe); });
     }
 
     // Ctrl/Cmd+Enter invokes.

@@ -33,12 +33,29 @@ def _scale_context(request, function, **extra):
         "scaling": settings.SCALING,
         "classroom_speed": settings.CLASSROOM_SPEED,
         "host_cap": versions.provisioned_limit(),
-        "provisioned_configs": list(function.provisioned_configs.all()),
+        "provisioned_configs": _provisioned_rows(function),
         "qualifiers": qualifier_choices(function),
+        "selected_qualifier": _last_qualifier(request, function),
         "default_alias": "live",
     }
     context.update(extra)
     return context
+
+
+def _provisioned_rows(function):
+    rows = []
+    for config in function.provisioned_configs.all():
+        alias = function.aliases.filter(name=config.qualifier).first()
+        runs = versions.alias_versions(alias) if alias else [config.qualifier]
+        rows.append({"config": config, "runs": " + ".join(f"v{v}" for v in runs), "alias": alias is not None})
+    return rows
+
+
+def _last_qualifier(request, function):
+    """The load generator invokes what the run on screen invoked (or $LATEST)."""
+    load_test = function.load_tests.filter(pk__in=[request.GET.get("load_test") or 0]).first()
+    load_test = load_test or function.load_tests.first()
+    return load_test.qualifier if load_test else ""
 
 
 @require_GET
