@@ -209,6 +209,13 @@ async def test_handler_output_arrives_html_escaped(worker_session):
     assert "<script" not in received.lower(), "handler output reached the page as markup"
 
 
+async def versions_reply(communicator):
+    """The re-rendered versions bar (with the picker), then the notice that follows it."""
+    frames = await receive_until(communicator, lambda f: 'id="notice"' in f)
+    (bar,) = [f for f in frames if 'id="versions-bar"' in f]
+    return bar, frames[-1]
+
+
 async def test_publish_then_alias_then_invoke_by_alias_shows_the_version_and_json_logs(worker_session):
     function, session = await learner_with_function("ada", HELLO)
     communicator = socket_for(function, session)
@@ -216,16 +223,16 @@ async def test_publish_then_alias_then_invoke_by_alias_shows_the_version_and_jso
     assert connected
     try:
         await communicator.send_json_to(dict(invoke_message(HELLO), action="publish"))
-        frames = await receive_until(communicator, lambda f: 'id="versions-bar"' in f)
-        assert any("Published version 1" in f for f in frames)
-        assert '<span class="pill"' in frames[-1] and "v1</span>" in frames[-1]
-        assert '<option value="1">version 1</option>' in frames[-1], "the picker offers the new version"
+        bar, notice = await versions_reply(communicator)
+        assert "Published version 1" in notice
+        assert '<span class="tag"' in bar and "v1</span>" in bar
+        assert '<option value="1">version 1</option>' in bar, "the picker offers the new version"
 
         changed = HELLO.replace('"hello"', '"bonjour"')
         logging_fields = {"log_format": "JSON", "application_log_level": "INFO", "system_log_level": "INFO"}
         await communicator.send_json_to(dict(invoke_message(changed, **logging_fields), action="publish"))
-        frames = await receive_until(communicator, lambda f: 'id="versions-bar"' in f)
-        assert "v2</span>" in frames[-1]
+        bar, _ = await versions_reply(communicator)
+        assert "v2</span>" in bar
 
         alias = {
             "action": "alias_put",
@@ -234,9 +241,9 @@ async def test_publish_then_alias_then_invoke_by_alias_shows_the_version_and_jso
             "alias_extra_version": "2",
         }
         await communicator.send_json_to(dict(alias, alias_weight="100"))
-        frames = await receive_until(communicator, lambda f: 'id="versions-bar"' in f)
-        assert any("Alias live created: version 1, 100 % to version 2" in f for f in frames)
-        assert 'data-alias="live"' in frames[-1]
+        bar, notice = await versions_reply(communicator)
+        assert "Alias live created: version 1, 100 % to version 2" in notice
+        assert 'data-alias="live"' in bar
 
         frames, status = await run_to_completion(
             communicator, invoke_message(changed, event='{"name": "Ada"}', qualifier="live", **logging_fields)
@@ -257,8 +264,8 @@ async def test_publish_then_alias_then_invoke_by_alias_shows_the_version_and_jso
         assert "notice-error" in frames[-1] and "Alias not found" in frames[-1]
 
         await communicator.send_json_to({"action": "alias_delete", "alias_name": "live"})
-        frames = await receive_until(communicator, lambda f: 'id="versions-bar"' in f)
-        assert 'data-alias="live"' not in frames[-1]
+        bar, _ = await versions_reply(communicator)
+        assert 'data-alias="live"' not in bar
         assert await invocation_count(function) == 1
     finally:
         await communicator.disconnect()

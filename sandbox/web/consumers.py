@@ -222,9 +222,9 @@ class PlaygroundConsumer(AsyncWebsocketConsumer):
             return
         if action != "publish":
             await configure_function(self.function)  # provisioned environments follow aliases
-        await self._notice("info", message)
         editing = action != "publish"  # the alias editor stays open, with the name just used
         await self.send(await self._render_versions(selected, editing, str(data.get("alias_name") or "")))
+        await self._notice("info", message)  # last: when it shows, the bar is up to date
 
     def _put_alias(self, data):
         name = str(data.get("alias_name") or "").strip()

@@ -45,6 +45,7 @@ def test_publish_point_an_alias_and_see_the_version_in_the_start_line(page, arti
     set_editor(page, "#code", GREETS.replace('"hello"', '"bonjour"'))
     page.locator("#publish-btn").click()
     expect(page.locator("#notice")).to_contain_text("Published version 2")
+    expect(page.locator("#version-list")).to_contain_text("v2")
 
     page.locator(".vb-alias-editor summary").click()
     page.locator("#alias-form [name=alias_name]").fill("live")
@@ -58,7 +59,7 @@ def test_publish_point_an_alias_and_see_the_version_in_the_start_line(page, arti
     expect(start_line(page)).to_have_text(re.compile(r"^START RequestId: [0-9a-f-]{36} Version: 1$"))
     expect(page.locator("#result-panel pre.json")).to_contain_text('"greeting": "hello"')
     expect(page.locator("#result-version")).to_have_text("Version 1")
-    expect(page.locator("#log-title .pill-version")).to_have_text("live → v1")
+    expect(page.locator("#log-title .tag-version")).to_have_text("live → v1")
     expect(history_rows(page).first.locator(".history-version")).to_have_text(re.compile(r"^1\s+live$"))
     page.screenshot(path=str(artifacts / "versions-alias-invoked.png"), full_page=True)
 
