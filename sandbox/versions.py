@@ -84,6 +84,11 @@ def publish(function, description=""):
         latest = function.versions.order_by("-number").first()
         if latest is not None and _same(latest, data):
             return latest, False
+        if function.versions.count() >= settings.SANDBOX["MAX_VERSIONS"]:
+            raise Invalid(
+                f"This function has {settings.SANDBOX['MAX_VERSIONS']} published versions, this server's "
+                "limit per function: no new version."
+            )
         number = (function.versions.aggregate(top=Max("number"))["top"] or 0) + 1
         try:
             with transaction.atomic():
@@ -169,6 +174,10 @@ def put_alias(function, name, function_version=None, routing_config=None, descri
     if config is not None:
         _check_no_overlap(function, name, [version, *weights])
     if created:
+        if function.aliases.count() >= settings.SANDBOX["MAX_ALIASES"]:
+            raise Invalid(
+                f"This function has {settings.SANDBOX['MAX_ALIASES']} aliases, this server's limit."
+            )
         alias = Alias(function=function, name=name)
     alias.function_version = version
     alias.routing = weights

@@ -139,6 +139,23 @@ def test_version_errors_are_404_for_a_missing_one_and_400_for_a_bad_one(ada):
     assert_error(ada.delete(f"/api/functions/{function.slug}/versions"), 405, "MethodNotAllowed")
 
 
+def test_a_function_has_at_most_the_servers_number_of_versions_and_aliases(ada, settings):
+    settings.SANDBOX = {**settings.SANDBOX, "MAX_VERSIONS": 2, "MAX_ALIASES": 1}
+    function = make_function("ada", V1)
+    publish(ada, function)
+    publish(ada, function, V2)
+    assert_error(publish(ada, function, V3), 400, "InvalidParameterValueException", "2 published versions")
+    assert FunctionVersion.objects.filter(function=function).count() == 2
+    assert put(ada, f"/api/functions/{function.slug}/aliases/a", {"function_version": "1"}).status_code == 201
+    assert_error(
+        put(ada, f"/api/functions/{function.slug}/aliases/b", {"function_version": "1"}),
+        400,
+        INVALID,
+        "1 aliases",
+    )
+    assert put(ada, f"/api/functions/{function.slug}/aliases/a", {"function_version": "2"}).status_code == 200
+
+
 # ---------------------------------------------------------------------------------- aliases
 
 
@@ -293,6 +310,11 @@ def test_provisioned_concurrency_lives_on_a_version_or_an_alias_never_on_latest(
     assert ada.get(f"/api/functions/{slug}/provisioned-concurrency?qualifier=1").json()["qualifier"] == "1"
     assert ada.get(f"/api/functions/{slug}/versions/1").json()["provisioned_concurrency"] == 2
     assert ada.delete(f"/api/functions/{slug}/provisioned-concurrency?qualifier=1").status_code == 204
+    assert_error(
+        ada.delete(f"/api/functions/{slug}/provisioned-concurrency?qualifier=1"),
+        404,
+        "ProvisionedConcurrencyConfigNotFoundException",
+    )
     assert_error(
         ada.get(f"/api/functions/{slug}/provisioned-concurrency?qualifier=1"),
         404,
