@@ -320,19 +320,22 @@ def provisioned_of(function, qualifier):
     return config.requested if config else 0
 
 
+def _shares(function, config):
+    """{version: environments} of one configuration: a version's own, or an alias's spread over
+    its versions by weight ({} for an alias that no longer points at a published version)."""
+    if routing.is_version_number(config.qualifier):
+        return {config.qualifier: config.requested}
+    alias = function.aliases.filter(name=config.qualifier).first()
+    if alias is None or alias.function_version == LATEST:
+        return {}
+    return routing.split_provisioned(config.requested, alias.function_version, alias.routing)
+
+
 def provisioned_targets(function):
-    """{version: environments} the worker keeps initialised, from every configuration (an
-    alias's count spread over its versions by weight)."""
+    """{version: environments} the worker keeps initialised, from every configuration."""
     targets = {}
     for config in function.provisioned_configs.all():
-        if routing.is_version_number(config.qualifier):
-            shares = {config.qualifier: config.requested}
-        else:
-            alias = function.aliases.filter(name=config.qualifier).first()
-            if alias is None or alias.function_version == LATEST:
-                continue
-            shares = routing.split_provisioned(config.requested, alias.function_version, alias.routing)
-        for version, count in shares.items():
+        for version, count in _shares(function, config).items():
             targets[version] = targets.get(version, 0) + count
     return targets
 
@@ -340,18 +343,11 @@ def provisioned_targets(function):
 def provisioned_capacity(function):
     """[(memory_mb, environments, since)] for the capacity bill of each configuration's versions."""
     memory = dict(function.versions.values_list("number", "memory_mb"))
-    rows = []
-    for config in function.provisioned_configs.all():
-        if routing.is_version_number(config.qualifier):
-            shares = {config.qualifier: config.requested}
-        else:
-            alias = function.aliases.filter(name=config.qualifier).first()
-            if alias is None or alias.function_version == LATEST:
-                continue
-            shares = routing.split_provisioned(config.requested, alias.function_version, alias.routing)
-        for version, count in shares.items():
-            rows.append((memory.get(int(version), function.memory_mb), count, config.since))
-    return rows
+    return [
+        (memory.get(int(version), function.memory_mb), count, config.since)
+        for config in function.provisioned_configs.all()
+        for version, count in _shares(function, config).items()
+    ]
 
 
 def publish_and_point(function, alias_name, provisioned=None, description=""):

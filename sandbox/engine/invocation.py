@@ -193,26 +193,19 @@ class _Platform:
         """What `_record` calls with the measured figures."""
 
         def write(record):
+            figures = (
+                record.request_id,
+                record.duration_ms,
+                record.billed_duration_ms,
+                record.memory_size_mb,
+                record.max_memory_used_mb,
+                record.init_duration_ms,
+            )
             if self.json:
-                line = logconfig.platform_report(
-                    record.request_id,
-                    record.duration_ms,
-                    record.billed_duration_ms,
-                    record.memory_size_mb,
-                    record.max_memory_used_mb,
-                    record.init_duration_ms,
-                    record.status,
-                    (record.error or {}).get("errorType"),
-                )
+                error_type = (record.error or {}).get("errorType")
+                line = logconfig.platform_report(*figures, record.status, error_type)
             else:
-                line = report.report_line(
-                    record.request_id,
-                    record.duration_ms,
-                    record.billed_duration_ms,
-                    record.memory_size_mb,
-                    record.max_memory_used_mb,
-                    record.init_duration_ms,
-                )
+                line = report.report_line(*figures)
             emit_platform(line, logconfig.REPORT_LEVEL)
 
         return write
