@@ -570,3 +570,25 @@ async def test_bearer_clients_of_other_users_cannot_invoke_by_qualifier(worker_s
     response = await invoke_as(AsyncApi(bearer(token)), function, "1")
     assert_error(response, 403, "Forbidden")
     assert await Invocation.objects.acount() == 0
+
+
+def test_the_capacity_of_provisioned_versions_is_billed_at_their_own_memory(ada):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from sandbox.engine.rules.billing import Prices
+    from sandbox.web.metrics import function_metrics
+
+    function = make_function("ada", V1, memory_mb=512)
+    publish(ada, function)
+    put(ada, f"/api/functions/{function.slug}", {"memory_mb": 1024})  # $LATEST changes, version 1 does not
+    put(
+        ada,
+        f"/api/functions/{function.slug}/aliases/live",
+        {"function_version": "1", "provisioned_concurrency": 2},
+    )
+    function.provisioned_configs.update(since=timezone.now() - timedelta(minutes=5))
+    cost = function_metrics(function)["provisioned_capacity_cost_usd"]
+    expected = 0.5 * 2 * 300 * Prices().provisioned_capacity_per_gb_second  # 512 MB, 2 environments, 5 min
+    assert expected <= cost < expected * 1.01
