@@ -22,7 +22,7 @@ _RESERVED_FIELDS = {
     "name", "msg", "args", "levelname", "levelno", "pathname", "filename", "module", "exc_info",
     "exc_text", "stack_info", "lineno", "funcName", "created", "msecs", "relativeCreated",
     "thread", "threadName", "processName", "process", "aws_request_id", "tenant_id",
-    "taskName", "_frame_type",
+    "_frame_type",
 }  # fmt: skip
 
 _current_request_id = ""
