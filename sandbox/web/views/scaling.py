@@ -37,6 +37,7 @@ def _scale_context(request, function, **extra):
         "qualifiers": qualifier_choices(function),
         "selected_qualifier": _last_qualifier(request, function),
         "default_alias": "live",
+        "default_provisioned": versions.provisioned_of(function, "live") or 1,
     }
     context.update(extra)
     return context
