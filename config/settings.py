@@ -244,6 +244,10 @@ SANDBOX = {
     # SANDBOX_OUTPUT_CAP_BYTES: log output kept per invocation; past it a notice, then nothing
     # more is kept while the handler keeps running (its timeout still applies).
     "OUTPUT_CAP_BYTES": env_int("SANDBOX_OUTPUT_CAP_BYTES", 1024 * 1024, 1024),
+    # SANDBOX_MAX_VERSIONS / SANDBOX_MAX_ALIASES: published versions and aliases per function (AWS
+    # caps code storage per account instead; a classroom server caps what one learner can store).
+    "MAX_VERSIONS": env_int("SANDBOX_MAX_VERSIONS", 100, 1, 100_000),
+    "MAX_ALIASES": env_int("SANDBOX_MAX_ALIASES", 20, 1, 1000),
     # SANDBOX_MAX_LINE_BYTES: a longer line is split.
     "MAX_LINE_BYTES": env_int("SANDBOX_MAX_LINE_BYTES", 64 * 1024, 256),
     # SANDBOX_PIDS_MAX: processes and threads per environment (cgroup pids.max and NPROC).
@@ -376,3 +380,6 @@ STORAGE = {
     "PRUNE_INTERVAL_S": env_float("PRUNE_INTERVAL_S", 600.0, 1.0),
 }
 WORKER_BACKGROUND = [*WORKER_BACKGROUND, "triggers.retention.run_forever"]
+
+# Asked before an alias is deleted: what still invokes it (sandbox.versions.alias_users).
+ALIAS_USERS = ["triggers.bindings.alias_users"]

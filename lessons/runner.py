@@ -4,8 +4,8 @@ import asyncio
 import json
 
 from asgiref.sync import sync_to_async
-from django.utils import timezone
 
+from sandbox import versions
 from sandbox.models import EnvironmentRecord, Function
 from sandbox.worker import configure_function, reset_environments, start_invocation, wait_until_finished
 from triggers.asyncinvoke import retry_delays
@@ -17,10 +17,14 @@ from .loader import resolve_event
 from .trigger_runs import run_via
 
 TRIGGER = "lesson-check"
+# Provisioned concurrency lives on an alias (AWS never provisions $LATEST): a step's
+# `provisioned_concurrency` is the provisioned concurrency of this alias of the learner's code.
+LESSON_ALIAS = "live"
 
 
 def config_fields(config):
-    """Function model fields from a step's `function:` settings."""
+    """Function model fields from a step's `function:` settings (provisioned concurrency is
+    not one: see apply_provisioned)."""
     fields = {}
     if "memory" in config:
         fields["memory_mb"] = config["memory"]
@@ -28,39 +32,57 @@ def config_fields(config):
         fields["timeout_s"] = config["timeout"]
     if "reserved_concurrency" in config:
         fields["reserved_concurrency"] = config["reserved_concurrency"]
-    if "provisioned_concurrency" in config:
-        fields["provisioned_concurrency"] = config["provisioned_concurrency"]
-        fields["provisioned_since"] = timezone.now() if config["provisioned_concurrency"] else None
     return fields
 
 
+def apply_provisioned(function, count):
+    """In one step, as the Scaling tab does: publish $LATEST, point the alias `live` at it and
+    give it `count` provisioned environments; 0 removes the provisioned concurrency."""
+    if count:
+        versions.publish_and_point(function, LESSON_ALIAS, provisioned=count)
+    elif function.aliases.filter(name=LESSON_ALIAS).exists():
+        versions.set_provisioned(function, LESSON_ALIAS, 0)
+
+
 def new_function(owner, name, code, handler, config):
-    return Function.objects.create(
+    function = Function.objects.create(
         owner=owner, name=name[:64], code=code, handler=handler, **config_fields(config)
     )
+    if config.get("provisioned_concurrency"):
+        apply_provisioned(function, config["provisioned_concurrency"])
+    return function
+
+
+def _provisioned_alias(function):
+    """The qualifier a check invokes: the alias `live` when it has provisioned concurrency,
+    moved first to the code the learner has now (a new version only when it changed)."""
+    if not versions.provisioned_of(function, LESSON_ALIAS):
+        return "", None
+    version, alias = versions.publish_and_point(function, LESSON_ALIAS)
+    return LESSON_ALIAS, (str(version.number), versions.provisioned_of(function, LESSON_ALIAS))
 
 
 @sync_to_async
-def _provisioned_ready(function):
+def _provisioned_ready(function, version):
     return EnvironmentRecord.objects.filter(
-        function=function, provisioned=True, ready__isnull=False, ended__isnull=True
+        function=function, version=version, provisioned=True, ready__isnull=False, ended__isnull=True
     ).count()
 
 
-async def _wait_provisioned(function, timeout=15.0):
+async def _wait_provisioned(function, version, count, timeout=15.0):
     """Wait (bounded) until the provisioned environments are initialised, as AWS does before
     it reports the configuration READY."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while loop.time() < deadline:
-        if await _provisioned_ready(function) >= function.provisioned_concurrency:
+        if await _provisioned_ready(function, version) >= count:
             return True
         await asyncio.sleep(0.1)
     return False
 
 
-async def _one(function, event):
-    invocation = await start_invocation(function, json.dumps(event), TRIGGER)
+async def _one(function, event, qualifier=""):
+    invocation = await start_invocation(function, json.dumps(event), TRIGGER, qualifier=qualifier)
     return await wait_until_finished(invocation)
 
 
@@ -68,10 +90,12 @@ async def run_step(function, events, run, checks, hidden_events=(), buckets=(), 
     """Invoke `function` as the step's run says and evaluate the checks: (Outcome, invocations).
 
     The visible events come first, then the hidden ones; placeholders are filled afresh, and in
-    a sequential run every event is sent at least once."""
+    a sequential run every event is sent at least once. A function with provisioned
+    concurrency on its alias `live` is invoked through the alias."""
+    qualifier, provisioned = await sync_to_async(_provisioned_alias)(function)
     await configure_function(function)
-    if function.provisioned_concurrency:
-        await _wait_provisioned(function)
+    if provisioned:
+        await _wait_provisioned(function, *provisioned)
     elif run.get("fresh", True):
         await reset_environments(function)
     names = await sync_to_async(prepare_buckets)(function, buckets, grants) if buckets else {}
@@ -85,12 +109,12 @@ async def run_step(function, events, run, checks, hidden_events=(), buckets=(), 
     concurrent = run.get("concurrent", 1)
     if concurrent > 1:
         invocations = await asyncio.gather(
-            *[_one(function, events[i % len(events)]) for i in range(concurrent)]
+            *[_one(function, events[i % len(events)], qualifier) for i in range(concurrent)]
         )
     else:
         invocations = []
         for i in range(max(run.get("times", 1), len(events))):
-            invocations.append(await _one(function, events[i % len(events)]))
+            invocations.append(await _one(function, events[i % len(events)], qualifier))
     invocations = list(invocations)
-    # sync: a computed expectation may read the database (e.g. a lesson bucket's object)
+    # In a thread: a computed expectation may read the database (a lesson bucket's object).
     return await sync_to_async(evaluate)(checks, invocations), invocations

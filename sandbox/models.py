@@ -22,7 +22,10 @@ def handler(event, context):
 """
 
 MODULE_NAME = "lambda_function"
+LATEST = "$LATEST"  # the unpublished, editable version
 LIMITS = settings.SANDBOX  # the one table of limits (config/settings.py)
+# What a published version freezes of $LATEST (a list of layer ARNs joins it with layers).
+SNAPSHOT_FIELDS = ("code", "handler", "memory_mb", "timeout_s", "environment", "logging")
 
 
 class Function(models.Model):
@@ -42,10 +45,13 @@ class Function(models.Model):
         validators=[MinValueValidator(LIMITS["TIMEOUT_S_MIN"]), MaxValueValidator(LIMITS["TIMEOUT_S_MAX"])],
     )
     environment = models.JSONField(default=dict, blank=True)
-    # None = unreserved (shares the account's pool); 0 disables the function.
+    # Lambda's LoggingConfig: log_format, application_log_level, system_log_level ({} = defaults).
+    logging = models.JSONField(default=dict, blank=True)
+    # None = unreserved (shares the account's pool); 0 disables the function. Provisioned
+    # concurrency is configured on a version or an alias (ProvisionedConcurrency), as on AWS.
     reserved_concurrency = models.PositiveIntegerField(null=True, blank=True)
-    provisioned_concurrency = models.PositiveIntegerField(default=0)
-    provisioned_since = models.DateTimeField(null=True, blank=True)
+    # The qualifier the function URL (/fn/<slug>/) invokes: "" = $LATEST, or an alias name.
+    url_qualifier = models.CharField(max_length=128, blank=True)
     created = models.DateTimeField(default=timezone.now)
     updated = models.DateTimeField(auto_now=True)
 
@@ -68,6 +74,82 @@ class Function(models.Model):
         return f"{MODULE_NAME}.{self.handler}"
 
 
+class FunctionVersion(models.Model):
+    """A published version: an immutable snapshot of $LATEST's code and configuration, numbered
+    1, 2, … per function. Saving an existing version raises VersionImmutable."""
+
+    function = models.ForeignKey(Function, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    description = models.CharField(max_length=256, blank=True)
+    code = models.TextField()
+    handler = models.CharField(max_length=64)
+    memory_mb = models.PositiveIntegerField()
+    timeout_s = models.PositiveIntegerField()
+    environment = models.JSONField(default=dict, blank=True)
+    logging = models.JSONField(default=dict, blank=True)
+    layers = models.JSONField(default=list, blank=True)  # layer version ARNs, in order (none yet)
+    code_sha256 = models.CharField(max_length=64)
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["function", "number"]
+        constraints = [models.UniqueConstraint(fields=["function", "number"], name="unique_version_number")]
+
+    def __str__(self):
+        return f"{self.function}:{self.number}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise VersionImmutable(
+                f"Version {self.number} of {self.function} is published: it cannot change."
+            )
+        super().save(*args, **kwargs)
+
+
+class VersionImmutable(Exception):
+    pass
+
+
+class Alias(models.Model):
+    """A name that points at one version, optionally sending a share of its traffic to a second
+    one: routing = {"<version>": weight 0–1} (Lambda's AdditionalVersionWeights)."""
+
+    function = models.ForeignKey(Function, on_delete=models.CASCADE, related_name="aliases")
+    name = models.CharField(max_length=128)
+    function_version = models.CharField(max_length=16)  # "$LATEST" or a version number
+    routing = models.JSONField(default=dict, blank=True)
+    description = models.CharField(max_length=256, blank=True)
+    revision = models.UUIDField(default=uuid.uuid4)
+    created = models.DateTimeField(default=timezone.now)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["function", "name"]
+        constraints = [models.UniqueConstraint(fields=["function", "name"], name="unique_alias_name")]
+
+    def __str__(self):
+        return f"{self.function}:{self.name}"
+
+
+class ProvisionedConcurrency(models.Model):
+    """Provisioned concurrency of one qualifier (a version number or an alias name), as AWS
+    configures it: never on $LATEST, at most one configuration per version."""
+
+    function = models.ForeignKey(Function, on_delete=models.CASCADE, related_name="provisioned_configs")
+    qualifier = models.CharField(max_length=128)
+    requested = models.PositiveIntegerField()
+    since = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["function", "qualifier"]
+        constraints = [
+            models.UniqueConstraint(fields=["function", "qualifier"], name="unique_provisioned_qualifier")
+        ]
+
+    def __str__(self):
+        return f"{self.function}:{self.qualifier} provisioned {self.requested}"
+
+
 class Invocation(models.Model):
     """One invocation, saved as it finishes (or marked failed when its worker died)."""
 
@@ -81,6 +163,8 @@ class Invocation(models.Model):
     request_id = models.UUIDField(default=uuid.uuid4, unique=True)
     status = models.CharField(max_length=16, choices=STATUSES, default=QUEUED)
     trigger = models.CharField(max_length=32, default="console")
+    qualifier = models.CharField(max_length=128, blank=True)  # what the caller named: "", "2", "live"
+    executed_version = models.CharField(max_length=16, default=LATEST)  # the version that ran
     event = models.TextField(blank=True)
     cold = models.BooleanField(default=False)
     init_duration_ms = models.FloatField(null=True, blank=True)
@@ -173,6 +257,7 @@ class EnvironmentRecord(models.Model):
 
     function = models.ForeignKey(Function, on_delete=models.CASCADE, related_name="environment_records")
     name = models.CharField(max_length=64)
+    version = models.CharField(max_length=16, default=LATEST)  # an environment runs one version
     provisioned = models.BooleanField(default=False)
     started = models.DateTimeField(default=timezone.now)
     ready = models.DateTimeField(null=True, blank=True)
@@ -200,6 +285,7 @@ class LoadTest(models.Model):
     rate = models.PositiveIntegerField(default=5)
     seconds = models.PositiveIntegerField(default=10)
     event = models.TextField(default="{}")
+    qualifier = models.CharField(max_length=128, blank=True)  # the version or alias it invokes
     status = models.CharField(max_length=10, default=RUNNING)
     stop_requested = models.BooleanField(default=False)
     sent = models.PositiveIntegerField(default=0)

@@ -14,11 +14,22 @@ HOSTILE_DIR = Path(__file__).parent / "hostile" / "programs"
 # rather than read from the product so that a changed key fails the tests.
 RECORD_KEYS = {
     "request_id", "status", "cold", "init_duration_ms", "duration_ms", "billed_duration_ms",
-    "memory_size_mb", "max_memory_used_mb", "gb_seconds", "cost_usd", "result", "error", "logs",
+    "memory_size_mb", "max_memory_used_mb", "gb_seconds", "cost_usd", "result", "error",
+    "executed_version", "logs",
 }  # fmt: skip
 
 
-def spec_for(source, *, name="fn", handler="handler", memory_mb=128, timeout_s=3.0, environment=None):
+def spec_for(
+    source,
+    *,
+    name="fn",
+    handler="handler",
+    memory_mb=128,
+    timeout_s=3.0,
+    environment=None,
+    version="$LATEST",
+    logging=None,
+):
     return FunctionSpec(
         name=name,
         handler=f"lambda_function.{handler}",
@@ -26,6 +37,8 @@ def spec_for(source, *, name="fn", handler="handler", memory_mb=128, timeout_s=3
         memory_mb=memory_mb,
         timeout_s=timeout_s,
         environment=environment or {},
+        version=version,
+        logging=logging or {},
     )
 
 

@@ -4,6 +4,7 @@ Every test runs handlers through the real engine (`engine` fixture, `run` helper
 """
 
 import asyncio
+import logging
 import os
 import re
 import time
@@ -237,6 +238,7 @@ def test_start_and_end_lines_frame_the_handler_output(engine):
 def test_logging_writes_level_utc_time_request_id_and_message_separated_by_tabs(engine):
     source = """
     import logging
+    logging.getLogger().setLevel(logging.INFO)  # the root logger starts at WARNING, as on Lambda
     def handler(event, context):
         logging.getLogger("app").info("hello %s", "world")
     """
@@ -248,6 +250,22 @@ def test_logging_writes_level_utc_time_request_id_and_message_separated_by_tabs(
         assert match, line
         stamp = datetime.strptime(match[1], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
         assert abs((stamp - before).total_seconds()) < 30  # UTC, not local time
+
+
+def test_logging_info_is_dropped_by_default_as_the_root_logger_keeps_pythons_warning_level(engine):
+    source = """
+    import logging
+    logger = logging.getLogger()
+    def handler(event, context):
+        logger.info("not shown")
+        logger.warning("shown")
+        return [logger.level, logging.getLevelName(logger.getEffectiveLevel()), len(logger.handlers)]
+    """
+    (record,) = run(engine, source)
+    assert record.result == [logging.WARNING, "WARNING", 1], "Lambda's handler, Python's level"
+    assert not any("not shown" in line for line in record.logs)
+    (line,) = [line for line in record.logs if "shown" in line]
+    assert re.fullmatch(rf"\[WARNING\]\t{ISO_MS}\t{record.request_id}\tshown", line)
 
 
 def test_log_lines_stream_to_the_caller_as_they_are_written(engine):

@@ -130,7 +130,8 @@ async def test_invoking_streams_the_handlers_log_lines_in_order_then_the_result_
     log_frames = [f for f in frames if f.startswith('<div id="log-lines" hx-swap-oob="beforeend">')]
     streamed = "".join(log_frames)
     positions = [
-        streamed.find(f'<div class="log-line log-output">{word}</div>') for word in ("one", "two", "three")
+        streamed.find(f'<div class="log-line log-output" data-level="INFO">{word}</div>')
+        for word in ("one", "two", "three")
     ]
     assert -1 not in positions, f"missing handler lines in the streamed fragments: {log_frames}"
     assert positions == sorted(positions)
@@ -189,7 +190,7 @@ async def test_bad_messages_get_an_error_fragment_and_the_socket_stays_usable(wo
     finally:
         await communicator.disconnect()
     assert status == "ok"
-    assert any('<div class="log-line log-output">hello Ada</div>' in f for f in frames)
+    assert any('<div class="log-line log-output" data-level="INFO">hello Ada</div>' in f for f in frames)
     assert await invocation_count(function) == 1
 
 
@@ -268,3 +269,65 @@ async def test_a_draft_is_saved_quietly_runs_nothing_and_a_bad_one_changes_nothi
     after = await sync_to_async(Function.objects.get)(pk=function.pk)
     assert after.handler == "handler" and after.code == edited + "# again\n"
     await communicator.disconnect()
+
+
+async def versions_reply(communicator):
+    """The re-rendered versions bar (with the picker), then the notice that follows it."""
+    frames = await receive_until(communicator, lambda f: 'id="notice"' in f)
+    (bar,) = [f for f in frames if 'id="versions-bar"' in f]
+    return bar, frames[-1]
+
+
+async def test_publish_then_alias_then_invoke_by_alias_shows_the_version_and_json_logs(worker_session):
+    function, session = await learner_with_function("ada", HELLO)
+    communicator = socket_for(function, session)
+    connected, _ = await communicator.connect()
+    assert connected
+    try:
+        await communicator.send_json_to(dict(invoke_message(HELLO), action="publish"))
+        bar, notice = await versions_reply(communicator)
+        assert "Published version 1" in notice
+        assert '<span class="tag"' in bar and "v1</span>" in bar
+        assert '<option value="1">version 1</option>' in bar, "the picker offers the new version"
+
+        changed = HELLO.replace('"hello"', '"bonjour"')
+        logging_fields = {"log_format": "JSON", "application_log_level": "INFO", "system_log_level": "INFO"}
+        await communicator.send_json_to(dict(invoke_message(changed, **logging_fields), action="publish"))
+        bar, _ = await versions_reply(communicator)
+        assert "v2</span>" in bar
+
+        alias = {
+            "action": "alias_put",
+            "alias_name": "live",
+            "alias_version": "1",
+            "alias_extra_version": "2",
+        }
+        await communicator.send_json_to(dict(alias, alias_weight="100"))
+        bar, notice = await versions_reply(communicator)
+        assert "Alias live created: version 1, 100 % to version 2" in notice
+        assert 'data-alias="live"' in bar
+
+        frames, status = await run_to_completion(
+            communicator, invoke_message(changed, event='{"name": "Ada"}', qualifier="live", **logging_fields)
+        )
+        assert status == "ok"
+        assert any('data-version="2"' in f and "live → v2" in f for f in frames), "the log title names it"
+        assert any("platform.start  RequestId:" in f and "Version: 2" in f for f in frames)
+        assert any('<span class="log-raw">{&quot;time&quot;:' in f for f in frames), "raw JSON kept beside"
+        stored = await Invocation.objects.aget(function=function)
+        assert (stored.qualifier, stored.executed_version) == ("live", "2")
+
+        await communicator.send_json_to({"action": "alias_put", "alias_name": "9", "alias_version": "1"})
+        (frame,) = await receive_until(communicator, lambda f: True, timeout=5)
+        assert "notice-error" in frame and "not only digits" in frame
+
+        await communicator.send_json_to(dict(invoke_message(changed), qualifier="nope"))
+        frames = await receive_until(communicator, lambda f: 'id="notice"' in f, timeout=5)
+        assert "notice-error" in frames[-1] and "Alias not found" in frames[-1]
+
+        await communicator.send_json_to({"action": "alias_delete", "alias_name": "live"})
+        bar, _ = await versions_reply(communicator)
+        assert 'data-alias="live"' not in bar
+        assert await invocation_count(function) == 1
+    finally:
+        await communicator.disconnect()

@@ -14,6 +14,7 @@ from sandbox.engine.pool import (
     RESERVED_LIMIT,
     Account,
     AccountLimits,
+    FunctionConcurrency,
     FunctionPool,
     Throttled,
 )
@@ -216,3 +217,43 @@ def test_lowering_provisioned_concurrency_destroys_the_extra_environments(engine
 
     provisioned, live = asyncio.run(scenario())
     assert provisioned == count and live == count
+
+
+def test_the_versions_of_a_function_share_its_reserved_concurrency(engine):
+    async def scenario():
+        account = Account(account_limits())
+        shared = FunctionConcurrency(reserved=2)
+        v1 = FunctionPool(engine, spec_for(SLOW, version="1"), account, function=shared)
+        v2 = FunctionPool(engine, spec_for(SLOW, version="2"), account, function=shared)
+        try:
+            return await asyncio.gather(burst(v1, 2), burst(v2, 2))
+        finally:
+            v1.close()
+            v2.close()
+
+    first, second = asyncio.run(scenario())
+    results = first + second
+    assert len(ran(results)) == 2, "two versions, one reserved concurrency of 2"
+    assert {t.reason for t in throttles(results)} == {RESERVED_LIMIT}
+
+
+def test_a_version_has_its_own_environments_so_a_new_version_starts_cold(engine):
+    async def scenario():
+        account = Account(account_limits())
+        shared = FunctionConcurrency()
+        v1 = FunctionPool(engine, spec_for(SLOW, version="1"), account, function=shared)
+        v2 = FunctionPool(engine, spec_for(SLOW, version="2"), account, function=shared)
+        try:
+            records = []
+            for pool in (v1, v2, v1, v2):
+                record, _ = await pool.invoke("{}")
+                records.append(record)
+            return records
+        finally:
+            v1.close()
+            v2.close()
+
+    records = asyncio.run(scenario())
+    assert [r.cold for r in records] == [True, True, False, False]
+    assert [r.executed_version for r in records] == ["1", "2", "1", "2"]
+    assert all(r.logs[0].endswith(f"Version: {r.executed_version}") for r in records)

@@ -23,7 +23,8 @@ from django.utils import timezone
 
 from sandbox import worker
 from sandbox.models import Invocation
-from sandbox.worker import send_to_worker, start_invocation, wait_until_finished
+from sandbox.versions import VersionsError
+from sandbox.worker import create_invocation, send_to_worker, start_invocation, wait_until_finished
 
 from .models import AsyncEvent
 
@@ -47,20 +48,20 @@ def throttle_backoff_s(attempt):
     return min(60.0, 1.0 * 2 ** min(attempt, 6)) * settings.TIMER_SCALE
 
 
-def enqueue(function, event_json, trigger="api"):
+def enqueue(function, event_json, trigger="api", qualifier=""):
     """Store the event and its first (queued) Invocation row; the request id is shared, so the
-    caller can look the invocation up at once. Returns the AsyncEvent."""
+    caller can look the invocation up at once. `qualifier` (a version or alias) is resolved
+    again on every attempt. Returns the AsyncEvent; raises sandbox.versions.VersionsError when
+    the qualifier names nothing."""
     with transaction.atomic():
         event = AsyncEvent.objects.create(
-            function=function, event=event_json, trigger=trigger, max_age_s=max_event_age_s()
-        )
-        invocation = Invocation.objects.create(
             function=function,
-            request_id=event.request_id,
             event=event_json,
             trigger=trigger,
-            memory_size_mb=function.memory_mb,
+            qualifier=qualifier,
+            max_age_s=max_event_age_s(),
         )
+        invocation = create_invocation(function, event_json, trigger, qualifier, request_id=event.request_id)
         AsyncEvent.objects.filter(pk=event.pk).update(last_invocation=invocation)
     return event
 
@@ -105,7 +106,9 @@ async def _dispatch(event):
     if invocation is not None and event.attempts > 0:
         return invocation  # a lease expired: look at (or wait for) what the last attempt did
     trigger = event.trigger if event.attempts == 0 else f"{event.trigger} (retry {event.attempts})"
-    invocation = await start_invocation(event.function, event.event, trigger=trigger[:32])
+    invocation = await start_invocation(
+        event.function, event.event, trigger=trigger[:32], qualifier=event.qualifier
+    )
     event.attempts += 1
     await _save(event.pk, attempts=event.attempts, last_invocation=invocation)
     return invocation
@@ -118,7 +121,11 @@ async def run_event(pk):
     if age > event.max_age_s:
         await _dead(event, f"The event is older than the maximum event age ({event.max_age_s:g} s).")
         return
-    invocation = await _dispatch(event)
+    try:
+        invocation = await _dispatch(event)
+    except VersionsError as exc:  # the alias or version it was sent to no longer exists
+        await _dead(event, exc.message, error={"errorType": exc.code, "errorMessage": exc.message})
+        return
     if not invocation.is_finished:
         invocation = await wait_until_finished(invocation)
     await _settle(event, invocation)

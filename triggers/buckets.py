@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import logging
 import re
 import time
 
@@ -11,10 +12,13 @@ from django.db.models import Count, Sum
 from django.utils import timezone
 
 from sandbox.engine.rules import events
+from sandbox.versions import VersionsError
 
 from .asyncinvoke import enqueue
+from .bindings import check_binding
 from .models import MAX_OBJECT_BYTES, Bucket, BucketGrant, BucketObject, BucketSubscription
 
+log = logging.getLogger(__name__)
 BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 
 
@@ -122,19 +126,30 @@ def notify(bucket, key, event_name, size=None, etag=None):
             continue
         record = events.s3_record(bucket.name, key, size, etag, event_name=event_name, sequencer=sequencer)
         event = {"Records": [record]}
-        queued.append(enqueue(subscription.function, json.dumps(event, ensure_ascii=False), trigger="s3"))
+        try:
+            queued.append(
+                enqueue(
+                    subscription.function,
+                    json.dumps(event, ensure_ascii=False),
+                    trigger="s3",
+                    qualifier=subscription.qualifier,
+                )
+            )
+        except VersionsError as exc:  # its alias is gone: the other subscriptions still get theirs
+            log.warning("bucket %s: subscription %s not notified: %s", bucket.name, subscription.pk, exc)
     return queued
 
 
-def subscribe(bucket, function, prefix="", suffix=""):
+def subscribe(bucket, function, prefix="", suffix="", qualifier=""):
     if len(prefix) > 200 or len(suffix) > 200:
         raise BucketError(400, "InvalidArgument", "Prefix and suffix filters are at most 200 characters.")
     if bucket.owner_id != function.owner_id:
         raise BucketError(
             403, "AccessDenied", "You can only subscribe your own functions to your own buckets."
         )
+    qualifier = check_binding(function, qualifier)
     subscription = BucketSubscription.objects.create(
-        bucket=bucket, function=function, prefix=prefix, suffix=suffix
+        bucket=bucket, function=function, prefix=prefix, suffix=suffix, qualifier=qualifier
     )
     BucketGrant.objects.get_or_create(bucket=bucket, function=function)
     return subscription

@@ -22,6 +22,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from sandbox.engine.rules import events
 from sandbox.models import Function, Invocation
+from sandbox.versions import VersionsError
 from sandbox.web import ratelimit
 from sandbox.worker import start_invocation, wait_until_finished
 
@@ -216,7 +217,12 @@ async def function_url(request, slug, path=""):
     if len(body) > limit:
         return _message(413, f"Request Entity Too Large: the body limit is {limit} bytes")
     event = build_event(request, "/" + path, body)
-    invocation = await start_invocation(function, json.dumps(event, ensure_ascii=False), trigger="http")
+    try:  # the URL invokes the alias (or version) it is bound to, $LATEST by default
+        invocation = await start_invocation(
+            function, json.dumps(event, ensure_ascii=False), trigger="http", qualifier=function.url_qualifier
+        )
+    except VersionsError:
+        return _message(404, "Not Found")
     try:
         invocation = await asyncio.wait_for(wait_until_finished(invocation), API_GATEWAY_TIMEOUT_S)
     except TimeoutError:

@@ -64,6 +64,7 @@ class BucketSubscription(models.Model):
     function = models.ForeignKey(Function, on_delete=models.CASCADE, related_name="bucket_subscriptions")
     prefix = models.CharField(max_length=200, blank=True)
     suffix = models.CharField(max_length=200, blank=True)
+    qualifier = models.CharField(max_length=128, blank=True)  # "" = $LATEST, or an alias
     created = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -131,6 +132,7 @@ class QueueSubscription(models.Model):
     batch_window_s = models.FloatField(default=0)
     report_batch_item_failures = models.BooleanField(default=True)
     enabled = models.BooleanField(default=True)
+    qualifier = models.CharField(max_length=128, blank=True)  # "" = $LATEST, or an alias
     created = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -151,6 +153,7 @@ class Schedule(models.Model):
     name = models.CharField(max_length=64)
     expression = models.CharField(max_length=200)
     enabled = models.BooleanField(default=True)
+    qualifier = models.CharField(max_length=128, blank=True)  # "" = $LATEST, or an alias
     next_fire = models.DateTimeField(null=True, blank=True)
     due = models.DateTimeField(null=True, blank=True, db_index=True)
     last_fired = models.DateTimeField(null=True, blank=True)
@@ -170,6 +173,7 @@ class AsyncEvent(models.Model):
     function = models.ForeignKey(Function, on_delete=models.CASCADE, related_name="async_events")
     request_id = models.UUIDField(default=uuid.uuid4, unique=True)
     trigger = models.CharField(max_length=32, default="api")
+    qualifier = models.CharField(max_length=128, blank=True)  # resolved again on each attempt
     event = models.TextField()
     status = models.CharField(max_length=10, choices=STATUSES, default=PENDING, db_index=True)
     attempts = models.PositiveIntegerField(default=0)

@@ -27,6 +27,7 @@ from sandbox.engine.rules import events
 from sandbox.models import Invocation
 from sandbox.worker import start_invocation, wait_until_finished
 
+from .bindings import check_binding
 from .models import MAX_MESSAGE_BYTES, Queue, QueueMessage, QueueSubscription
 
 log = logging.getLogger(__name__)
@@ -170,7 +171,10 @@ async def deliver(subscription, messages, receipt):
     queue = subscription.queue
     event = build_event(queue, messages)
     invocation = await start_invocation(
-        subscription.function, json.dumps(event, ensure_ascii=False), trigger="sqs"
+        subscription.function,
+        json.dumps(event, ensure_ascii=False),
+        trigger="sqs",
+        qualifier=subscription.qualifier,
     )
     invocation = await wait_until_finished(invocation)
     ids = {str(m.message_id) for m in messages}
@@ -250,7 +254,7 @@ def get_queue(user, name):
     return queue
 
 
-def subscribe(queue, function, batch_size, batch_window_s, report_batch_item_failures):
+def subscribe(queue, function, batch_size, batch_window_s, report_batch_item_failures, qualifier=""):
     QueueSubscription.objects.update_or_create(
         queue=queue,
         function=function,
@@ -259,6 +263,7 @@ def subscribe(queue, function, batch_size, batch_window_s, report_batch_item_fai
             "batch_window_s": batch_window_s,
             "report_batch_item_failures": report_batch_item_failures,
             "enabled": True,
+            "qualifier": check_binding(function, qualifier),
         },
     )
 

@@ -16,9 +16,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from sandbox.engine.rules import events
+from sandbox.versions import VersionsError
 
 from . import cron
 from .asyncinvoke import enqueue
+from .bindings import check_binding
 from .models import Schedule
 
 log = logging.getLogger(__name__)
@@ -46,9 +48,12 @@ def arm(schedule, now=None):
     return schedule
 
 
-def create_schedule(function, name, expression, enabled=True):
+def create_schedule(function, name, expression, enabled=True, qualifier=""):
     validate(name, expression)
-    schedule = Schedule(function=function, name=name, expression=expression.strip(), enabled=enabled)
+    qualifier = check_binding(function, qualifier)
+    schedule = Schedule(
+        function=function, name=name, expression=expression.strip(), enabled=enabled, qualifier=qualifier
+    )
     arm(schedule)
     schedule.save()
     return schedule
@@ -98,7 +103,14 @@ def fire_due(now=None):
             if not won:
                 continue  # another poller fired it
             event = events.schedule(rule=schedule.name, when=fired_at)
-            queued.append(enqueue(schedule.function, json.dumps(event), trigger="schedule"))
+            try:
+                queued.append(
+                    enqueue(
+                        schedule.function, json.dumps(event), trigger="schedule", qualifier=schedule.qualifier
+                    )
+                )
+            except VersionsError as exc:  # its alias is gone (refused by delete_alias, but a race)
+                log.warning("schedule %s not delivered: %s", schedule.pk, exc)
     return queued
 
 

@@ -34,7 +34,9 @@ def _demo_function(request, slug):
 def demo(request, slug):
     function = _demo_function(request, slug)
     url = function_url(request, function.slug)
-    return render(request, "lessons/demo.html", {"function": function, "url": url, "qr": qr_svg(url)})
+    provisioned = sum(c.requested for c in function.provisioned_configs.all())
+    context = {"function": function, "url": url, "qr": qr_svg(url), "provisioned": provisioned}
+    return render(request, "lessons/demo.html", context)
 
 
 @require_GET

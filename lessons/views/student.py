@@ -2,8 +2,9 @@
 
 import json
 
-from asgiref.sync import sync_to_async
+from asgiref.sync import async_to_sync, sync_to_async
 from django.contrib import messages
+from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -25,9 +26,10 @@ from lessons.progress import (
     progress_map,
 )
 from lessons.rendering import render_markdown
-from lessons.runner import run_step
+from lessons.runner import LESSON_ALIAS, apply_provisioned, config_fields, run_step
+from sandbox import versions
 from sandbox.engine.invocation import InvalidEvent, PayloadTooLarge
-from sandbox.web.fields import ConfigError
+from sandbox.web.fields import ConfigError, int_field
 from sandbox.web.forms import apply_concurrency, apply_config
 from sandbox.web.learners import TooManyGuests, ensure_learner, too_many_guests_response
 from sandbox.worker import configure_function, start_invocation, validate_event, wait_until_finished
@@ -118,6 +120,7 @@ def _step_context(request, lesson, steps, step, row, progress):
         "lesson_done": all(nav_item["passed"] for nav_item in nav),
         "hint": step.hint_after(_failures(row)) if row else "",
         "more_hints": bool(row) and _failures(row) < len(step.hints),
+        **(_concurrency_context(row.function, step) if row else {}),
     }
 
 
@@ -320,19 +323,43 @@ def _record(row, outcome, error, step=None, invocations=None):
 
 @require_POST
 def step_concurrency(request, slug, number):
+    """Reserved concurrency, and provisioned concurrency in one step: publish the code, point the
+    alias `live` at it, provision it (AWS provisions versions and aliases, never $LATEST)."""
     step, row = _own_progress(request, slug, number)
+    function = row.function
     try:
-        changed = apply_concurrency(row.function, request.POST)
+        with transaction.atomic():
+            changed = apply_concurrency(function, request.POST)
+            if "provisioned_concurrency" in request.POST:
+                raw = request.POST.get("provisioned_concurrency") or "0"
+                count = int_field({"p": raw}, "p", 0, versions.provisioned_limit(), "Provisioned concurrency")
+                if count != versions.provisioned_of(function, LESSON_ALIAS):
+                    apply_provisioned(function, count)
+                    changed = True
         if changed:
-            from asgiref.sync import async_to_sync
-
-            async_to_sync(configure_function)(row.function)
+            async_to_sync(configure_function)(function)
         note = "Saved." if changed else "Nothing changed."
+        alias = function.aliases.filter(name=LESSON_ALIAS).first()
+        if changed and alias is not None and versions.provisioned_of(function, LESSON_ALIAS):
+            note = (
+                f"Saved: your code is version {alias.function_version}, alias {LESSON_ALIAS} points at it, "
+                "and its provisioned environment is initialising."
+            )
     except ConfigError as exc:
         note = str(exc)
-    return render(
-        request, "lessons/fragments/concurrency.html", {"function": row.function, "note": note, "step": step}
-    )
+    except versions.VersionsError as exc:
+        note = exc.message
+    return render(request, "lessons/fragments/concurrency.html", _concurrency_context(function, step, note))
+
+
+def _concurrency_context(function, step, note=""):
+    return {
+        "function": function,
+        "note": note,
+        "step": step,
+        "provisioned": versions.provisioned_of(function, LESSON_ALIAS),
+        "alias": LESSON_ALIAS,
+    }
 
 
 @require_POST
@@ -344,18 +371,14 @@ def step_reset(request, slug, number):
     for key, value in _config_fields(step.function_config).items():
         setattr(function, key, value)
     function.save()
+    apply_provisioned(function, step.function_config.get("provisioned_concurrency", 0))
     messages.info(request, "Your code is back to the starter.")
     return redirect("lessons:step", slug=slug, number=number)
 
 
 def _config_fields(config):
-    from .runner import config_fields
-
     fields = config_fields(config)
     fields.setdefault("reserved_concurrency", None)
-    fields.setdefault("provisioned_concurrency", 0)
-    if not fields["provisioned_concurrency"]:
-        fields["provisioned_since"] = None
     return fields
 
 

@@ -22,7 +22,7 @@ from sandbox.engine.cgroups import Cgroup
 from sandbox.engine.framing import OVERSIZE, MessageFramer, PipeReader
 from sandbox.engine.isolation import TASK_ROOT, default_rlimits, launch_spec
 from sandbox.engine.outcomes import InitOutcome, InvokeOutcome
-from sandbox.engine.rules import report
+from sandbox.engine.rules import logconfig, report
 from sandbox.engine.rules.logtext import LineSplitter
 
 _ids = itertools.count(1)
@@ -36,7 +36,7 @@ class ExecutionEnvironment:
         self.slots = slots
         self.id = next(_ids)
         self.name = f"w{os.getpid()}-e{self.id}"
-        self.log_stream_name = f"{datetime.now(UTC):%Y/%m/%d}/[$LATEST]{uuid.uuid4().hex}"
+        self.log_stream_name = f"{datetime.now(UTC):%Y/%m/%d}/[{spec.version}]{uuid.uuid4().hex}"
         self.state = "new"  # new -> ready <-> busy -> dead
         self.invocations = 0
         self.init_duration_ms = None
@@ -95,7 +95,7 @@ class ExecutionEnvironment:
         env = {
             "AWS_LAMBDA_FUNCTION_NAME": spec.name,
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_mb),
-            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_FUNCTION_VERSION": spec.version,
             "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{spec.name}",
             "AWS_LAMBDA_LOG_STREAM_NAME": self.log_stream_name,
             "AWS_REGION": spec.region,
@@ -107,6 +107,7 @@ class ExecutionEnvironment:
             "LANG": "en_US.UTF-8",
             "PATH": "/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:/opt/bin",
         }
+        env.update(logconfig.runtime_environment(spec.logging))
         env.update({str(k): str(v) for k, v in (spec.environment or {}).items()})
         return env
 
@@ -143,6 +144,7 @@ class ExecutionEnvironment:
             "handler": self.spec.handler,
             "files": self.spec.files,
             "function_name": self.spec.name,
+            "function_version": self.spec.version,
             "memory_mb": self.spec.memory_mb,
             "arn": self.spec.arn,
             "log_stream_name": self.log_stream_name,
@@ -267,9 +269,10 @@ class ExecutionEnvironment:
             with contextlib.suppress(asyncio.CancelledError):
                 await getter
 
-    async def invoke(self, request_id, event_text, on_log):
+    async def invoke(self, request_id, event_text, on_log, invoked_arn=None):
         """Run one event. The environment must be ready; it is dead afterwards on a timeout,
-        out-of-memory or crash."""
+        out-of-memory or crash. `invoked_arn` is the ARN the caller used (the context's
+        invoked_function_arn): with an alias or version when it named one."""
         assert self.state == "ready", self.state
         self.state = "busy"
         self.invocations += 1
@@ -280,6 +283,8 @@ class ExecutionEnvironment:
             + json.dumps(request_id)
             + ', "deadline_ms": '
             + str(int((time.time() + timeout) * 1000))
+            + ', "arn": '
+            + json.dumps(invoked_arn or self.spec.arn)
             + ', "event": '
             + event_text
             + "}\n"

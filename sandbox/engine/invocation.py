@@ -8,7 +8,7 @@ import json
 import uuid
 from dataclasses import dataclass, field, fields
 
-from sandbox.engine.rules import billing, report
+from sandbox.engine.rules import billing, logconfig, report
 
 STATUSES = ("ok", "error", "timeout", "oom", "crashed")
 
@@ -37,6 +37,7 @@ class InvocationRecord:
     cost_usd: float
     result: object = None
     error: dict | None = None
+    executed_version: str = "$LATEST"  # the version that ran ($LATEST, or what an alias chose)
     logs: list = field(default_factory=list)
 
     def as_json(self):
@@ -92,20 +93,33 @@ async def run_invocation(
     *,
     on_environment=None,
     provisioned=False,
+    invoked_arn=None,
 ):
     """Invoke `spec` once. `environment` is a ready one (warm) or None (a cold start happens;
     `on_environment` hears of the new one before its init starts). `provisioned` bills the
-    duration at the provisioned-concurrency price.
+    duration at the provisioned-concurrency price. `invoked_arn` is the ARN the caller used.
+
+    The function's logging configuration decides the platform lines (text, or JSON records)
+    and which lines are kept (rules/logconfig.py).
 
     Returns (record, environment): the environment to keep, or None when it died.
     """
     request_id = request_id or str(uuid.uuid4())
     logs = []
+    platform = _Platform(spec, request_id)
 
     def emit(line):
         logs.append(line)
         if on_log is not None:
             on_log(line)
+
+    def emit_output(line):  # the handler's own output: filtered by the application log level
+        if logconfig.keeps_application_line(spec.logging, line):
+            emit(line)
+
+    def emit_platform(line, level=logconfig.FAULT_LEVEL):
+        if logconfig.keeps_system(spec.logging, level):
+            emit(line)
 
     cold = environment is None or environment.state != "ready"
     init_ms = None
@@ -113,11 +127,11 @@ async def run_invocation(
         environment = engine.new_environment(spec)
         if on_environment is not None:
             on_environment(environment)
-        init = await environment.start(emit, request_id)
+        init = await environment.start(emit_output, request_id)
         init_ms = init.init_duration_ms
         if not init.ok:
-            emit(report.start_line(request_id))
-            emit(report.end_line(request_id))
+            platform.start(emit_platform)
+            platform.end(emit_platform)
             record = _record(
                 engine,
                 spec,
@@ -129,14 +143,14 @@ async def run_invocation(
                 0,
                 logs,
                 error=dict(init.error, requestId=request_id),
-                emit=emit,
+                emit=platform.reporter(emit_platform),
             )
             for line in init.after_lines:
-                emit(line)
+                emit_platform(line)
             return record, None
-    emit(report.start_line(request_id))
-    outcome = await environment.invoke(request_id, event_json, emit)
-    emit(report.end_line(request_id))
+    platform.start(emit_platform)
+    outcome = await environment.invoke(request_id, event_json, emit_output, invoked_arn=invoked_arn)
+    platform.end(emit_platform)
     result = json.loads(outcome.payload) if outcome.payload is not None else None
     error = outcome.error
     if error is not None:
@@ -158,12 +172,52 @@ async def run_invocation(
         logs,
         result=result,
         error=error,
-        emit=emit,
+        emit=platform.reporter(emit_platform),
         provisioned=provisioned,
     )
     for line in outcome.after_report:
-        emit(line)
+        emit_platform(line)
     return record, (environment if environment.state == "ready" else None)
+
+
+class _Platform:
+    """START/END/REPORT as text lines, or as JSON `platform.*` records (no END), at their levels."""
+
+    def __init__(self, spec, request_id):
+        self.spec = spec
+        self.request_id = request_id
+        self.json = logconfig.is_json(spec.logging)
+
+    def start(self, emit_platform):
+        if self.json:
+            emit_platform(logconfig.platform_start(self.request_id, self.spec.version), logconfig.START_LEVEL)
+        else:
+            emit_platform(report.start_line(self.request_id, self.spec.version), logconfig.START_LEVEL)
+
+    def end(self, emit_platform):
+        if not self.json:
+            emit_platform(report.end_line(self.request_id), logconfig.START_LEVEL)
+
+    def reporter(self, emit_platform):
+        """What `_record` calls with the measured figures."""
+
+        def write(record):
+            figures = (
+                record.request_id,
+                record.duration_ms,
+                record.billed_duration_ms,
+                record.memory_size_mb,
+                record.max_memory_used_mb,
+                record.init_duration_ms,
+            )
+            if self.json:
+                error_type = (record.error or {}).get("errorType")
+                line = logconfig.platform_report(*figures, record.status, error_type)
+            else:
+                line = report.report_line(*figures)
+            emit_platform(line, logconfig.REPORT_LEVEL)
+
+        return write
 
 
 def _record(
@@ -186,8 +240,7 @@ def _record(
     billed = billing.billed_duration_ms(duration_ms, init_ms, prices.bill_init_phase)
     gb_s = billing.gb_seconds(spec.memory_mb, billed)
     cost = billing.cost_usd(gb_s, 1, prices, provisioned=provisioned)
-    emit(report.report_line(request_id, duration_ms, billed, spec.memory_mb, max_used_mb, init_ms))
-    return InvocationRecord(
+    record = InvocationRecord(
         request_id=request_id,
         status=status,
         cold=cold,
@@ -200,8 +253,11 @@ def _record(
         cost_usd=cost,
         result=result,
         error=error,
+        executed_version=spec.version,
         logs=logs,
     )
+    emit(record)  # the REPORT line (or platform.report record), from the record's figures
+    return record
 
 
 class FunctionRunner:
@@ -212,10 +268,10 @@ class FunctionRunner:
         self.spec = spec
         self.environment = None
 
-    async def invoke(self, event, on_log=None, request_id=None):
+    async def invoke(self, event, on_log=None, request_id=None, invoked_arn=None):
         text = event_text(event, self.engine.limits.payload_bytes)
         record, self.environment = await run_invocation(
-            self.engine, self.spec, self.environment, text, on_log, request_id
+            self.engine, self.spec, self.environment, text, on_log, request_id, invoked_arn=invoked_arn
         )
         return record
 

@@ -18,10 +18,16 @@ class FunctionSpec:
     region: str = "us-east-1"
     account_id: str = "123456789012"
     key: object = None  # the saved function's id, for permission checks of service calls
+    version: str = "$LATEST"  # "$LATEST" (editable) or a published version's number, "1", "2"…
+    logging: dict = field(default_factory=dict)  # log_format, application/system_log_level
 
     @property
     def arn(self):
         return f"arn:aws:lambda:{self.region}:{self.account_id}:function:{self.name}"
+
+    def qualified_arn(self, qualifier=None):
+        """The ARN a caller invokes: unqualified, or with a version number or alias name."""
+        return f"{self.arn}:{qualifier}" if qualifier else self.arn
 
 
 @dataclass

@@ -1,9 +1,12 @@
 """Pools of execution environments, and the concurrency rules that decide when to throttle.
 
 Each concurrent in-flight invocation occupies one environment; an idle warm environment is
-reused before a new one is started (docs/architecture.md §4). `Account` holds what is shared by every pool
-of this worker: the account concurrency limit, the scaling rate, per-learner quotas and the
-host's cap on live environments (its slots). Pure asyncio, no Django.
+reused before a new one is started (docs/architecture.md §4). A pool holds the environments of
+one version of a function ($LATEST, or a published version): a new version starts cold, as on
+Lambda. `FunctionConcurrency` is what the versions of one function share: reserved concurrency,
+the in-flight count it caps, and the scaling rate. `Account` holds what is shared by every pool
+of this worker: the account concurrency limit, per-learner quotas and the host's cap on live
+environments (its slots). Pure asyncio, no Django.
 """
 
 import asyncio
@@ -79,6 +82,15 @@ class Slot:
     last_used: float = field(default_factory=time.monotonic)
 
 
+class FunctionConcurrency:
+    """What every version's pool of one function shares (Lambda counts these per function)."""
+
+    def __init__(self, reserved=None):
+        self.reserved = reserved  # None = unreserved; 0 disables the function
+        self.in_flight = 0
+        self.new_environment_times = deque()
+
+
 class Account:
     """What every pool of this worker shares."""
 
@@ -90,12 +102,15 @@ class Account:
         self.learner_starts = {}  # owner -> deque of monotonic times in the last minute
         self.on_event = on_event or (lambda kind, **data: None)
 
+    def _functions(self):
+        return {pool.function for pool in self.pools}
+
     def unreserved_capacity(self):
-        reserved = sum(p.reserved or 0 for p in self.pools if p.reserved is not None)
+        reserved = sum(f.reserved for f in self._functions() if f.reserved is not None)
         return max(0, self.limits.concurrency - reserved)
 
     def unreserved_in_flight(self):
-        return sum(p.in_flight for p in self.pools if p.reserved is None)
+        return sum(f.in_flight for f in self._functions() if f.reserved is None)
 
     def admit_learner(self, owner):
         if owner is None:
@@ -137,20 +152,34 @@ class Account:
 
 
 class FunctionPool:
-    def __init__(self, engine, spec, account, *, key=None, owner=None, reserved=None):
+    """The environments of one version of one function."""
+
+    def __init__(self, engine, spec, account, *, key=None, owner=None, reserved=None, function=None):
         self.engine = engine
         self.spec = spec
         self.account = account
         self.key = key  # the function's id: events and logs name it
         self.owner = owner
-        self.reserved = reserved  # None = unreserved; 0 disables the function
+        # Shared with the function's other versions' pools; a pool of its own by default.
+        self.function = function or FunctionConcurrency(reserved)
         self.provisioned_target = 0
         self.slots = []
         self.in_flight = 0
-        self.new_environment_times = deque()
         self.closed = False
         self._warming = None
         account.pools.add(self)
+
+    @property
+    def version(self):
+        return self.spec.version
+
+    @property
+    def reserved(self):
+        return self.function.reserved
+
+    @reserved.setter
+    def reserved(self, value):
+        self.function.reserved = value
 
     # ---------------------------------------------------------------- admission
     def _admit(self):
@@ -160,7 +189,7 @@ class FunctionPool:
             raise Throttled(
                 RESERVED_LIMIT, "Rate Exceeded. The function's reserved concurrency is 0: it is disabled."
             )
-        if self.reserved is not None and self.in_flight >= self.reserved:
+        if self.reserved is not None and self.function.in_flight >= self.reserved:
             raise Throttled(
                 RESERVED_LIMIT,
                 f"Rate Exceeded. The function's reserved concurrency of {self.reserved} is in use.",
@@ -187,9 +216,10 @@ class FunctionPool:
     def _admit_new_environment(self):
         account = self.account
         now = time.monotonic()
-        while self.new_environment_times and now - self.new_environment_times[0] > 10:
-            self.new_environment_times.popleft()
-        if len(self.new_environment_times) >= account.limits.scale_per_10s:
+        times = self.function.new_environment_times
+        while times and now - times[0] > 10:
+            times.popleft()
+        if len(times) >= account.limits.scale_per_10s:
             raise Throttled(
                 SCALING_LIMIT,
                 f"Rate Exceeded. At most {account.limits.scale_per_10s} new execution environments "
@@ -202,16 +232,18 @@ class FunctionPool:
                 f"This server's cap of {slots.size} live execution environments is reached; try "
                 "again in a moment.",
             )
-        self.new_environment_times.append(now)
+        times.append(now)
 
     # ---------------------------------------------------------------- invoking
-    async def invoke(self, event_json, on_log=None, request_id=None):
-        """Run one invocation: (record, placement). Raises Throttled (nothing ran or billed)."""
+    async def invoke(self, event_json, on_log=None, request_id=None, invoked_arn=None):
+        """Run one invocation: (record, placement). Raises Throttled (nothing ran or billed).
+        `invoked_arn`: the ARN the caller used (with its alias or version), for the context."""
         self._admit()
         slot = self._take_idle()
         if slot is None:
             self._admit_new_environment()
         self.in_flight += 1
+        self.function.in_flight += 1
         self.account.in_flight += 1
         owner = self.owner
         self.account.learner_in_flight[owner] = self.account.learner_in_flight.get(owner, 0) + 1
@@ -233,6 +265,7 @@ class FunctionPool:
                     request_id,
                     on_environment=on_environment,
                     provisioned=provisioned,
+                    invoked_arn=invoked_arn,
                 )
             except NoSlotAvailable as exc:
                 raise Throttled(HOST_CAP, str(exc)) from None
@@ -250,6 +283,7 @@ class FunctionPool:
             return record, placement
         finally:
             self.in_flight -= 1
+            self.function.in_flight -= 1
             self.account.in_flight -= 1
             self.account.learner_in_flight[owner] -= 1
 

@@ -24,7 +24,10 @@ class Migration(migrations.Migration):
             model_name="apitoken", name="digest", field=models.CharField(max_length=64, null=True)
         ),
         migrations.AddField(
-            model_name="apitoken", name="hint", field=models.CharField(blank=True, max_length=8, default="")
+            model_name="apitoken",
+            name="hint",
+            field=models.CharField(blank=True, max_length=8, default=""),
+            preserve_default=False,  # "" only for the rows that exist now
         ),
         migrations.RunPython(hash_existing, migrations.RunPython.noop),
         migrations.RemoveField(model_name="apitoken", name="key"),

@@ -2,8 +2,9 @@
 
 Protocol (one JSON object per line):
   events fd (in, argv[1])     first an init message {"handler", "files": {name: source}, "function_name",
-              "memory_mb", "arn", "log_stream_name"}, then one invoke message per event
-              {"id", "event", "deadline_ms"}.
+              "function_version", "memory_mb", "arn", "log_stream_name"}, then one invoke message
+              per event {"id", "event", "deadline_ms", "arn"?} ("arn": the ARN the caller
+              invoked, with its alias or version).
   messages fd (out, argv[2]) {"type": "init_done"} | {"type": "init_error", "error"} then, per invoke,
               {"type": "result", "id", "payload"} | {"type": "error", "id", "error"}.
   fd 1, 2     handler output, read line by line by the parent as it is written.
@@ -94,8 +95,9 @@ def main():
             request["deadline_ms"],
             init["function_name"],
             init["memory_mb"],
-            init["arn"],
+            request.get("arn") or init["arn"],
             init["log_stream_name"],
+            init.get("function_version", "$LATEST"),
         )
         kind, value = invoke_handler(handler, request["event"], context)
         if kind == "result":

@@ -74,7 +74,7 @@ def lambda_environment(init):
     env = {
         "AWS_LAMBDA_FUNCTION_NAME": name,
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(init["memory_mb"]),
-        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_LAMBDA_FUNCTION_VERSION": init.get("function_version", "$LATEST"),
         "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{name}",
         "AWS_LAMBDA_LOG_STREAM_NAME": init["log_stream_name"],
         "AWS_REGION": init.get("region", "us-east-1"),
@@ -85,6 +85,7 @@ def lambda_environment(init):
         "TZ": ":UTC",
         "LANG": "en_US.UTF-8",
     }
+    env.update(init.get("log_environment") or {})  # AWS_LAMBDA_LOG_FORMAT / _LEVEL, when JSON
     env.update({str(k): str(v) for k, v in (init.get("environment") or {}).items()})
     return env
 
@@ -139,8 +140,9 @@ def _invoke(request):
         request["deadline_ms"],
         init_message["function_name"],
         init_message["memory_mb"],
-        init_message["arn"],
+        request.get("arn") or init_message["arn"],
         init_message["log_stream_name"],
+        init_message.get("function_version", "$LATEST"),
     )
     event = json.loads(request["event"]) if isinstance(request["event"], str) else request["event"]
     tracemalloc.reset_peak()

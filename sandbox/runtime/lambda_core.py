@@ -1,8 +1,8 @@
 """The parts of a Lambda Python runtime that do not depend on how events arrive.
 
 Facts follow awslambdaric (the AWS Lambda Python runtime interface client): handler loading and
-its error types, the error result shape, the `[ERROR]` log block, the logging format and the
-context object.
+its error types, the error result shape, the `[ERROR]` log block, the logging set-up (text or
+JSON, from AWS_LAMBDA_LOG_FORMAT and AWS_LAMBDA_LOG_LEVEL) and the context object.
 """
 
 import importlib
@@ -16,6 +16,14 @@ import traceback
 ERROR_LOG_INDENT = "\u00a0"  # awslambdaric replaces leading spaces of traceback lines with NBSP
 LOG_FORMAT = "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s"
 LOG_DATE_FORMAT = "%Y-%m-%dT%H:%M:%S"
+JSON_DATE_FORMAT = "%Y-%m-%dT%H:%M:%SZ"  # awslambdaric's JSON records: whole seconds
+# LogRecord attributes that are not copied into a JSON record as extra fields (awslambdaric).
+_RESERVED_FIELDS = {
+    "name", "msg", "args", "levelname", "levelno", "pathname", "filename", "module", "exc_info",
+    "exc_text", "stack_info", "lineno", "funcName", "created", "msecs", "relativeCreated",
+    "thread", "threadName", "processName", "process", "aws_request_id", "tenant_id",
+    "_frame_type",
+}  # fmt: skip
 
 _current_request_id = ""
 
@@ -45,6 +53,18 @@ def error_from_exception(exc, request_id=None, skip_files=("lambda_core.py", "bo
     while frames and frames[0].filename.endswith(skip_files):
         frames = frames[1:]
     return make_error(str(exc), type(exc).__name__, traceback.format_list(frames), request_id)
+
+
+def json_log_format():
+    """True when the function's log format is JSON (Lambda sets AWS_LAMBDA_LOG_FORMAT)."""
+    return (os.environ.get("AWS_LAMBDA_LOG_FORMAT") or "").upper() == "JSON"
+
+
+def configured_log_level():
+    """The application log level Lambda passes (AWS_LAMBDA_LOG_LEVEL), as a `logging` name;
+    TRACE is DEBUG for Python's logging, as in awslambdaric. "" when none is set."""
+    level = (os.environ.get("AWS_LAMBDA_LOG_LEVEL") or "").upper()
+    return "DEBUG" if level == "TRACE" else level
 
 
 def error_log_lines(error):
@@ -106,11 +126,20 @@ def marshal_result(value):
 class LambdaContext:
     """The context object handed to the handler, with the fields of the real runtime."""
 
-    def __init__(self, request_id, deadline_ms, function_name, memory_mb, arn, log_stream_name):
+    def __init__(
+        self,
+        request_id,
+        deadline_ms,
+        function_name,
+        memory_mb,
+        arn,
+        log_stream_name,
+        function_version="$LATEST",
+    ):
         self.aws_request_id = request_id
         self.function_name = function_name
-        self.function_version = "$LATEST"
-        self.invoked_function_arn = arn
+        self.function_version = function_version
+        self.invoked_function_arn = arn  # the ARN the caller used: with the alias or version, if any
         self.memory_limit_in_mb = str(memory_mb)  # a string, as in awslambdaric
         self.log_group_name = f"/aws/lambda/{function_name}"
         self.log_stream_name = log_stream_name
@@ -148,16 +177,53 @@ class _StdoutHandler(logging.Handler):
             self.handleError(record)
 
 
+class JsonFormatter(logging.Formatter):
+    """One JSON object per record, with awslambdaric's fields: timestamp, level, message, logger,
+    requestId, and for an exception errorType, errorMessage, stackTrace and location. Extra
+    attributes (logging's `extra=`) become fields; empty ones are left out."""
+
+    def __init__(self):
+        super().__init__(datefmt=JSON_DATE_FORMAT)
+
+    def format(self, record):
+        record.levelno = min(50, max(0, record.levelno)) // 10 * 10
+        record.levelname = logging.getLevelName(record.levelno)
+        exc_info = record.exc_info
+        result = {
+            "timestamp": self.formatTime(record, self.datefmt),
+            "level": record.levelname,
+            "message": record.getMessage(),
+            "logger": record.name,
+            "stackTrace": traceback.format_tb(exc_info[2]) if exc_info else None,
+            "errorType": exc_info[0].__name__ if exc_info else None,
+            "errorMessage": str(exc_info[1]) if exc_info else None,
+            "requestId": getattr(record, "aws_request_id", None),
+            "location": f"{record.pathname}:{record.funcName}:{record.lineno}" if exc_info else None,
+        }
+        result.update(
+            (key, value)
+            for key, value in record.__dict__.items()
+            if key not in _RESERVED_FIELDS and key not in result
+        )
+        result = {key: value for key, value in result.items() if value is not None}
+        return json.dumps(result, ensure_ascii=False, default=str)
+
+
 def setup_logging():
-    """Root logger at INFO with Lambda's text format, in UTC."""
-    formatter = logging.Formatter(LOG_FORMAT, LOG_DATE_FORMAT)
+    """Lambda's handler on the root logger, as awslambdaric sets it up: the text format (or JSON
+    when AWS_LAMBDA_LOG_FORMAT is JSON) in UTC. The root logger keeps Python's level (WARNING)
+    unless Lambda passes one in AWS_LAMBDA_LOG_LEVEL: logging.info is dropped by default."""
+    logging.Formatter.converter = time.gmtime
+    formatter = JsonFormatter() if json_log_format() else logging.Formatter(LOG_FORMAT, LOG_DATE_FORMAT)
     formatter.converter = time.gmtime
     handler = _StdoutHandler()
     handler.setFormatter(formatter)
     handler.addFilter(_RequestIdFilter())
     root = logging.getLogger()
+    level = configured_log_level()
+    if level in logging.getLevelNamesMapping():
+        root.setLevel(level)
     root.addHandler(handler)
-    root.setLevel(logging.INFO)
 
 
 def set_request_id(request_id):
@@ -191,5 +257,11 @@ def install_task_files(files, root):
 
 
 def log_error(error):
-    """Write the `[ERROR]` block of a failed invocation to the handler's output."""
+    """Write a failed invocation's error to the handler's output: the `[ERROR]` block, or in
+    the JSON log format one record with awslambdaric's `log_level` key."""
+    if json_log_format():
+        stamp = time.strftime(JSON_DATE_FORMAT, time.gmtime())
+        record = {"timestamp": stamp, "log_level": "ERROR", **error}
+        sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+        return
     sys.stdout.write("\n".join(error_log_lines(error)) + "\n")

@@ -1,6 +1,7 @@
 from django import template
 
 from sandbox.web.presenters import line_kind as _line_kind
+from sandbox.web.presenters import render_log_line
 
 register = template.Library()
 
@@ -8,6 +9,12 @@ register = template.Library()
 @register.filter
 def line_kind(line):
     return _line_kind(line)
+
+
+@register.filter
+def log_line(line):
+    """One log line for the log pane (its kind, level, and a readable form of JSON records)."""
+    return render_log_line(line)
 
 
 @register.filter

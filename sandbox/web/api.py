@@ -10,8 +10,7 @@ including 404 for unknown /api/ paths and 405 for a method a path does not take.
 import json
 
 from asgiref.sync import async_to_sync, iscoroutinefunction, sync_to_async
-from django.conf import settings
-from django.http import Http404, HttpResponse, HttpResponseNotAllowed
+from django.http import Http404, HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from ninja import NinjaAPI, Status
@@ -21,8 +20,17 @@ from ninja.parser import Parser
 from ninja.security import HttpBearer
 
 from sandbox.engine.invocation import InvalidEvent, PayloadTooLarge
+from sandbox.engine.rules import logconfig
 from sandbox.models import DEFAULT_CODE, Function, Invocation, LoadTest
-from sandbox.web.api_access import ApiError, authenticate, error_response
+from sandbox.versions import VersionsError
+from sandbox.web.api_access import (
+    ApiError,
+    authenticate,
+    check_body_size,
+    error_response,
+    json_object,
+    owned_function,
+)
 from sandbox.web.api_schemas import (
     FunctionCreated,
     FunctionIn,
@@ -47,7 +55,6 @@ from sandbox.worker import (
     wait_until_finished,
 )
 
-BODY_LIMIT = settings.SANDBOX["PAYLOAD_BYTES"] + 64 * 1024  # the event plus its JSON wrapping
 BODY_PARAMS = {"payload"}  # the name every operation gives its body
 NO_FIELDS, EMPTY_INVOKE = FunctionIn(), InvokeIn()  # what no body means (an empty object)
 
@@ -60,13 +67,7 @@ class ApiAccess(HttpBearer):
 
     def __call__(self, request):
         user = authenticate(request)
-        length = int(request.headers.get("Content-Length") or 0)
-        if length > BODY_LIMIT:
-            raise ApiError(
-                413,
-                "RequestEntityTooLargeException",
-                f"The request body is {length} bytes; the limit is {BODY_LIMIT} bytes.",
-            )
+        check_body_size(request)
         return user
 
     def authenticate(self, request, token):  # the abstract hook; __call__ does the work
@@ -75,13 +76,7 @@ class ApiAccess(HttpBearer):
 
 class JsonObjectParser(Parser):
     def parse_body(self, request):
-        try:
-            data = json.loads(request.body)
-        except ValueError as exc:
-            raise ApiError(400, "InvalidRequest", f"The body is not valid JSON: {exc}") from None
-        if not isinstance(data, dict):
-            raise ApiError(400, "InvalidRequest", "The body must be a JSON object.")
-        return data
+        return json_object(request.body)
 
 
 class LocalSwagger(DocsBase):
@@ -194,15 +189,6 @@ def urlpatterns():
 # ------------------------------------------------------------------------------------ helpers
 
 
-def _function_for(user, slug):
-    function = Function.objects.filter(slug=slug).first()
-    if function is None:
-        raise ApiError(404, "NotFound", f"No function {slug!r}.")
-    if function.owner_id != user.id:
-        raise ApiError(403, "Forbidden", f"The function {slug!r} belongs to someone else.")
-    return function
-
-
 def _function_json(request, function):
     return {
         "slug": function.slug,
@@ -212,15 +198,15 @@ def _function_json(request, function):
         "memory_mb": function.memory_mb,
         "timeout_s": function.timeout_s,
         "environment": function.environment,
+        "logging": logconfig.normalise(function.logging),
         "reserved_concurrency": function.reserved_concurrency,
-        "provisioned_concurrency": function.provisioned_concurrency,
         "url": public_url(request, function.get_absolute_url()),
         "invoke_url": public_url(request, reverse("api:invocations", args=[function.slug])),
     }
 
 
-FIELDS = {"name", "code", "handler", "memory_mb", "timeout_s", "environment"}
-CONCURRENCY_FIELDS = {"reserved_concurrency", "provisioned_concurrency"}
+FIELDS = {"name", "code", "handler", "memory_mb", "timeout_s", "environment", "logging"}
+CONCURRENCY_FIELDS = {"reserved_concurrency"}
 
 
 def _sent(payload):
@@ -230,8 +216,18 @@ def _sent(payload):
 
 def _save(function, data, partial):
     """Validate `data` (400 naming the field) and save it; the worker hears of concurrency."""
+    if data.get("provisioned_concurrency") is not None:
+        raise ApiError(
+            400,
+            "InvalidParameterValueException",
+            "Provisioned concurrency is configured on a published version or an alias, never on the "
+            f"function ($LATEST): PUT /api/functions/{function.slug or '<slug>'}/aliases/<name> with "
+            '{"function_version": "1", "provisioned_concurrency": N}.',
+        )
     try:
-        cleaned = clean_config({k: v for k, v in data.items() if k in FIELDS}, partial=partial)
+        cleaned = clean_config(
+            {k: v for k, v in data.items() if k in FIELDS}, partial=partial, current_logging=function.logging
+        )
         for key, value in cleaned.items():
             setattr(function, key, value)
         function.save()
@@ -276,7 +272,7 @@ async def create_function(request, payload: FunctionIn = NO_FIELDS):
     url_name="function",
 )
 async def get_function(request, slug: str):
-    function = await sync_to_async(_function_for)(request.auth, slug)
+    function = await sync_to_async(owned_function)(request.auth, slug)
     return _function_json(request, function)
 
 
@@ -287,7 +283,7 @@ async def get_function(request, slug: str):
     summary="Change the fields sent",
 )
 async def update_function(request, slug: str, payload: FunctionIn = NO_FIELDS):
-    function = await sync_to_async(_function_for)(request.auth, slug)
+    function = await sync_to_async(owned_function)(request.auth, slug)
     await sync_to_async(_save)(function, _sent(payload), partial=True)
     return _function_json(request, function)
 
@@ -296,7 +292,7 @@ async def update_function(request, slug: str, payload: FunctionIn = NO_FIELDS):
     "/functions/{slug}", response={204: None, **errors(401, 403, 404)}, tags=["functions"], summary="Delete"
 )
 async def delete_function(request, slug: str):
-    function = await sync_to_async(_function_for)(request.auth, slug)
+    function = await sync_to_async(owned_function)(request.auth, slug)
     await function.adelete()
     return HttpResponse(status=204)
 
@@ -312,7 +308,7 @@ async def delete_function(request, slug: str):
     url_name="invocations",
 )
 async def list_invocations(request, slug: str, limit: int = 20):
-    function = await sync_to_async(_function_for)(request.auth, slug)
+    function = await sync_to_async(owned_function)(request.auth, slug)
     limit = max(1, min(200, limit))
     items = await sync_to_async(list)(function.invocations.all()[:limit])
     return {"invocations": [i.as_json() for i in items]}
@@ -328,8 +324,9 @@ async def list_invocations(request, slug: str, limit: int = 20):
     tags=["invocations"],
     summary="Invoke: wait for the record (RequestResponse) or queue it (Event, 202)",
 )
-async def invoke(request, slug: str, payload: InvokeIn = EMPTY_INVOKE):
-    function = await sync_to_async(_function_for)(request.auth, slug)
+async def invoke(request, slug: str, payload: InvokeIn = EMPTY_INVOKE, qualifier: str = ""):
+    """`qualifier`: a version number or an alias name; $LATEST (the editable code) when empty."""
+    function = await sync_to_async(owned_function)(request.auth, slug)
     try:
         # The body was parsed already: a string event is a JSON string, not JSON text.
         event_json = validate_event(json.dumps(payload.event, ensure_ascii=False))
@@ -340,10 +337,16 @@ async def invoke(request, slug: str, payload: InvokeIn = EMPTY_INVOKE):
     if payload.invocation_type == "Event":  # stored, run and retried by the triggers app's async queue
         from triggers.asyncinvoke import enqueue
 
-        event = await sync_to_async(enqueue)(function, event_json, "api")
+        try:
+            event = await sync_to_async(enqueue)(function, event_json, "api", qualifier)
+        except VersionsError as exc:
+            raise ApiError(exc.status, exc.code, exc.message) from None
         ensure_embedded_worker()
         return Status(202, {"request_id": str(event.request_id)})
-    invocation = await start_invocation(function, event_json, trigger="api")
+    try:
+        invocation = await start_invocation(function, event_json, trigger="api", qualifier=qualifier)
+    except VersionsError as exc:
+        raise ApiError(exc.status, exc.code, exc.message) from None
     invocation = await wait_until_finished(invocation)
     if invocation.status == Invocation.THROTTLED:
         error = invocation.error or {}
@@ -357,7 +360,9 @@ async def invoke(request, slug: str, payload: InvokeIn = EMPTY_INVOKE):
         raise ApiError(504, "GatewayTimeout", "The invocation did not finish in time; see its history.")
     if invocation.status == Invocation.FAILED:
         raise ApiError(503, "ServiceUnavailable", invocation.failure_reason or "The sandbox worker failed.")
-    return invocation.as_json()
+    response = JsonResponse(invocation.as_json())
+    response["X-Amz-Executed-Version"] = invocation.executed_version  # as Lambda's Invoke answers
+    return response
 
 
 @api.get(
@@ -371,7 +376,7 @@ async def metrics(request, slug: str, load_test: int | None = None):
 
 
 def _metrics(user, slug, load_test_id):
-    function = _function_for(user, slug)
+    function = owned_function(user, slug)
     load_test = None
     if load_test_id is not None:
         load_test = LoadTest.objects.filter(function=function, pk=load_test_id).first()

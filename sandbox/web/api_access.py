@@ -6,16 +6,19 @@ the CSRF token on writes. Errors: {"error": {"code", "message", ...}} with the m
 """
 
 import inspect
+import json
 from functools import wraps
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.http import JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.views.decorators.csrf import csrf_exempt
 
-from sandbox.models import ApiToken
+from sandbox.models import ApiToken, Function
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+BODY_LIMIT = settings.SANDBOX["PAYLOAD_BYTES"] + 64 * 1024  # the event plus its JSON wrapping
 
 
 class ApiError(Exception):
@@ -49,6 +52,40 @@ def authenticate(request):
         if rejected is not None:
             raise ApiError(403, "Forbidden", "CSRF check failed: send the CSRF token, or use a Bearer token.")
     return request.user
+
+
+def check_body_size(request):
+    """ApiError 413 when Content-Length says the body is over BODY_LIMIT (before it is read)."""
+    length = int(request.headers.get("Content-Length") or 0)
+    if length > BODY_LIMIT:
+        raise ApiError(
+            413,
+            "RequestEntityTooLargeException",
+            f"The request body is {length} bytes; the limit is {BODY_LIMIT} bytes.",
+        )
+
+
+def json_object(body):
+    """The request body as a JSON object ({} when empty), or ApiError 400 saying why not."""
+    if not body:
+        return {}
+    try:
+        data = json.loads(body)
+    except ValueError as exc:
+        raise ApiError(400, "InvalidRequest", f"The body is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise ApiError(400, "InvalidRequest", "The body must be a JSON object.")
+    return data
+
+
+def owned_function(user, slug):
+    """The function `slug` of `user`, or ApiError 404 (none) / 403 (someone else's)."""
+    function = Function.objects.filter(slug=slug).first()
+    if function is None:
+        raise ApiError(404, "NotFound", f"No function {slug!r}.")
+    if function.owner_id != user.id:
+        raise ApiError(403, "Forbidden", f"The function {slug!r} belongs to someone else.")
+    return function
 
 
 def api_endpoint(methods):

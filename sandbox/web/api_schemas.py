@@ -32,7 +32,14 @@ class FunctionIn(Schema):
         None, description="A cap on concurrent executions; 0 disables the function, null removes the cap."
     )
     provisioned_concurrency: int | None = Field(
-        None, description="Environments kept initialised ahead of time (at most the reserved concurrency)."
+        None,
+        description="Not here: provisioned concurrency is set on a version or alias "
+        "(PUT /api/functions/{slug}/aliases/{name}); a value gets 400.",
+    )
+    logging: dict[str, str] | None = Field(
+        None,
+        description='{"log_format": "Text"|"JSON", "application_log_level": "TRACE".."FATAL", '
+        '"system_log_level": "DEBUG"|"INFO"|"WARN"}',
     )
 
 
@@ -50,8 +57,8 @@ class FunctionOut(Schema):
     memory_mb: int
     timeout_s: int
     environment: dict[str, str]
+    logging: dict[str, str]
     reserved_concurrency: int | None
-    provisioned_concurrency: int
     url: str
     invoke_url: str
 

@@ -14,13 +14,16 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from sandbox import versions
 from sandbox.engine.invocation import InvalidEvent, PayloadTooLarge
 from sandbox.models import Function, Invocation
 from sandbox.web.fields import ConfigError
 from sandbox.web.forms import apply_config
 from sandbox.web.log_display import StreamedLog, visible_log_lines
+from sandbox.web.page_context import versions_context
 from sandbox.web.presenters import history_page, log_run_context, result_context, totals_context
 from sandbox.worker import (
+    configure_function,
     ensure_embedded_worker,
     fail_stale_invocations,
     reset_environments,
@@ -81,6 +84,8 @@ class PlaygroundConsumer(AsyncWebsocketConsumer):
             await self._notice("info", "Environments reset: the next invocation is a cold start.")
         elif action in ("invoke", "invoke_n", "save"):
             await self._save_and_maybe_invoke(data, action)
+        elif action in ("publish", "alias_put", "alias_delete"):
+            await self._versions_action(data, action)
         else:
             await self._notice("error", f"Unknown action {action!r}.")
 
@@ -117,14 +122,26 @@ class PlaygroundConsumer(AsyncWebsocketConsumer):
         except (TypeError, ValueError):
             pass
         count = self.repeat if action == "invoke_n" else 1
-        self.sequence = asyncio.ensure_future(self._run_sequence(event_json, count))
+        qualifier = str(data.get("qualifier") or "")
+        try:
+            await database_sync_to_async(versions.check_qualifier)(self.function, qualifier)
+        except versions.VersionsError as exc:
+            await self._notice("error", exc.message)
+            return
+        self.sequence = asyncio.ensure_future(self._run_sequence(event_json, count, qualifier))
 
-    async def _run_sequence(self, event_json, count):
+    async def _run_sequence(self, event_json, count, qualifier=""):
         await self._send_actions(running=True)
         try:
             for number in range(1, count + 1):
                 self.done = asyncio.Event()
-                invocation = await start_invocation(self.function, event_json, "console", self.channel_name)
+                try:  # an alias with weighted routing draws again for each invocation
+                    invocation = await start_invocation(
+                        self.function, event_json, "console", self.channel_name, qualifier=qualifier
+                    )
+                except versions.VersionsError as exc:  # deleted from another tab meanwhile
+                    await self._notice("error", exc.message)
+                    return
                 self._follow(str(invocation.request_id))
                 await self.send(
                     render_to_string(
@@ -189,6 +206,59 @@ class PlaygroundConsumer(AsyncWebsocketConsumer):
             .order_by("-created")
             .first()
         )
+
+    async def _versions_action(self, data, action):
+        """Publish $LATEST (saved first, from the editor), or create/move/delete an alias."""
+        selected = str(data.get("qualifier") or "")
+        try:
+            if action == "publish":
+                self.function = await database_sync_to_async(apply_config)(self.function, data)
+                version, created = await database_sync_to_async(versions.publish)(self.function)
+                message = (
+                    f"Published version {version.number}: a frozen copy of the code and configuration."
+                    if created
+                    else f"Nothing changed since version {version.number}: no new version (as on Lambda)."
+                )
+                selected = selected or ""
+            elif action == "alias_put":
+                message = await database_sync_to_async(self._put_alias)(data)
+            else:
+                name = str(data.get("alias_name") or "")
+                await database_sync_to_async(versions.delete_alias)(self.function, name)
+                message = f"Alias {name} deleted."
+                selected = "" if selected == name else selected
+        except (ConfigError, versions.VersionsError) as exc:
+            await self._notice("error", getattr(exc, "message", None) or str(exc))
+            return
+        if action != "publish":
+            await configure_function(self.function)  # provisioned environments follow aliases
+        editing = action != "publish"  # the alias editor stays open, with the name just used
+        await self.send(await self._render_versions(selected, editing, str(data.get("alias_name") or "")))
+        await self._notice("info", message)  # last: when it shows, the bar is up to date
+
+    def _put_alias(self, data):
+        name = str(data.get("alias_name") or "").strip()
+        version = str(data.get("alias_version") or "")
+        extra = str(data.get("alias_extra_version") or "")
+        try:
+            percent = float(data.get("alias_weight") or 0)
+        except (TypeError, ValueError):
+            raise ConfigError("alias_weight", "The weight is a percentage from 0 to 100.") from None
+        weights = {extra: percent / 100} if extra and percent else {}
+        alias, created = versions.put_alias(
+            self.function, name, version, {"additional_version_weights": weights}
+        )
+        target = f"version {alias.function_version}" if alias.function_version != "$LATEST" else "$LATEST"
+        routed = "".join(f", {w * 100:g} % to version {v}" for v, w in alias.routing.items())
+        return f"Alias {name} {'created' if created else 'moved'}: {target}{routed}."
+
+    @database_sync_to_async
+    def _render_versions(self, selected, open_alias_editor=False, alias_name=""):
+        context = versions_context(self.function, selected, alias_name)
+        context.update(function=self.function, open_alias_editor=open_alias_editor)
+        bar = render_to_string("sandbox/fragments/versions_bar.html", context)
+        picker = render_to_string("sandbox/fragments/qualifier_picker.html", context)
+        return bar + picker
 
     # ------------------------------------------------------------------ from the worker
     async def invocation_logs(self, event):

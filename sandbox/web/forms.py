@@ -1,5 +1,6 @@
 """Validating what a learner sends for their function (page and API share these rules)."""
 
+from sandbox.engine.rules import logconfig
 from sandbox.web.fields import ConfigError, function_limits, int_field
 
 MAX_CODE_BYTES = 256 * 1024
@@ -33,8 +34,22 @@ def parse_environment(value):
     return env
 
 
-def clean_config(data, partial=True):
-    """The validated subset of {name, code, handler, memory_mb, timeout_s, environment}."""
+def clean_logging(value, current=None):
+    """Lambda's logging configuration: {log_format, application_log_level, system_log_level}."""
+    try:
+        return logconfig.validate(value, current)
+    except logconfig.LoggingConfigError as exc:
+        raise ConfigError("logging", str(exc)) from None
+
+
+def logging_from_form(data):
+    """The page's logging fields (log_format, and the level selects, disabled with Text)."""
+    fields = {key: data.get(key) for key in logconfig.DEFAULTS if data.get(key)}
+    return fields or None
+
+
+def clean_config(data, partial=True, current_logging=None):
+    """The validated subset of {name, code, handler, memory_mb, timeout_s, environment, logging}."""
     cleaned = {}
     limits = function_limits()
     if "name" in data or not partial:
@@ -60,11 +75,14 @@ def clean_config(data, partial=True):
         cleaned["timeout_s"] = int_field(data, "timeout_s", *limits["timeout_s"], "Timeout (s)")
     if "environment" in data:
         cleaned["environment"] = parse_environment(data.get("environment"))
+    if data.get("logging") is not None:
+        cleaned["logging"] = clean_logging(data["logging"], current_logging)
     return cleaned
 
 
-def clean_concurrency(data, current_reserved=None):
-    """reserved_concurrency (None = unreserved, 0 disables) and provisioned_concurrency."""
+def clean_concurrency(data, provisioned_total=0):
+    """reserved_concurrency (None = unreserved, 0 disables). Provisioned concurrency is set on a
+    version or an alias (sandbox.versions), and must fit under the reserved concurrency."""
     from django.conf import settings
 
     cleaned = {}
@@ -74,42 +92,27 @@ def clean_concurrency(data, current_reserved=None):
         if raw in (None, ""):
             cleaned["reserved_concurrency"] = None
         else:
-            cleaned["reserved_concurrency"] = int_field(
-                data, "reserved_concurrency", 0, account, "Reserved concurrency"
-            )
-    if "provisioned_concurrency" in data:
-        host = settings.SANDBOX["MAX_ENVIRONMENTS"]
-        raw = data.get("provisioned_concurrency")
-        value = (
-            0
-            if raw in (None, "")
-            else int_field(data, "provisioned_concurrency", 0, min(account, host), "Provisioned concurrency")
-        )
-        reserved = cleaned.get("reserved_concurrency", current_reserved)
-        if reserved is not None and value > reserved:
-            raise ConfigError(
-                "provisioned_concurrency",
-                f"Provisioned concurrency ({value}) cannot exceed reserved concurrency ({reserved}).",
-            )
-        cleaned["provisioned_concurrency"] = value
+            value = int_field(data, "reserved_concurrency", 0, account, "Reserved concurrency")
+            if value < provisioned_total:
+                raise ConfigError(
+                    "reserved_concurrency",
+                    f"Reserved concurrency ({value}) cannot be less than the provisioned concurrency "
+                    f"configured on this function's versions and aliases ({provisioned_total}).",
+                )
+            cleaned["reserved_concurrency"] = value
     return cleaned
 
 
 def apply_concurrency(function, data):
-    """Validate and save the concurrency settings; returns True when they changed."""
-    from django.utils import timezone
-
-    cleaned = clean_concurrency(data, function.reserved_concurrency)
+    """Validate and save the reserved concurrency; returns True when it changed."""
+    total = sum(c.requested for c in function.provisioned_configs.all())
+    cleaned = clean_concurrency(data, total)
     changed = False
     for key, value in cleaned.items():
         if getattr(function, key) != value:
             setattr(function, key, value)
             changed = True
     if changed:
-        if function.provisioned_concurrency and not function.provisioned_since:
-            function.provisioned_since = timezone.now()
-        elif not function.provisioned_concurrency:
-            function.provisioned_since = None
         function.save()
     return changed
 
@@ -117,7 +120,10 @@ def apply_concurrency(function, data):
 def apply_config(function, data):
     """Validate the fields present in `data` and save them on `function` (page form fields)."""
     fields = {k: data[k] for k in ("code", "handler", "memory_mb", "timeout_s", "environment") if k in data}
-    cleaned = clean_config(fields)
+    form_logging = logging_from_form(data)
+    if form_logging is not None:
+        fields["logging"] = form_logging
+    cleaned = clean_config(fields, current_logging=None if form_logging else function.logging)
     changed = [k for k, v in cleaned.items() if getattr(function, k) != v]
     for key in changed:
         setattr(function, key, cleaned[key])

@@ -2,12 +2,14 @@
 counts, percentiles and cost, all computed from stored invocations and environment records."""
 
 import math
+from collections import Counter
 from datetime import timedelta
 
 from django.utils import timezone
 
 from sandbox.engine.rules.billing import provisioned_capacity_cost
 from sandbox.models import EnvironmentRecord, Invocation
+from sandbox.versions import provisioned_capacity
 from sandbox.worker.config import prices_from_settings
 
 RAN = (Invocation.OK, Invocation.ERROR, Invocation.TIMEOUT, Invocation.OOM, Invocation.CRASHED)
@@ -115,12 +117,14 @@ def function_metrics(function, load_test=None, since=None):
                     "from": _ms(run_from, origin),
                     "to": _ms(end, origin),
                     "request_id": str(inv.request_id),
+                    "version": inv.executed_version,
                 }
             )
         ended_in_window = env.ended is not None and env.ended <= window_end
         lanes.append(
             {
                 "environment": env.name,
+                "version": env.version,
                 "provisioned": env.provisioned,
                 # An environment started before the window is drawn from its left edge.
                 "from": _ms(max(env.started, origin), origin),
@@ -150,11 +154,9 @@ def function_metrics(function, load_test=None, since=None):
     gb_s = sum(i.gb_seconds for i in ran)
     prices = prices_from_settings()
     capacity_cost = 0.0
-    if function.provisioned_concurrency and function.provisioned_since:
-        seconds = (now - max(function.provisioned_since, since)).total_seconds()
-        capacity_cost = provisioned_capacity_cost(
-            function.memory_mb, function.provisioned_concurrency, max(0, seconds), prices
-        )
+    for memory_mb, environments, configured in provisioned_capacity(function):
+        seconds = (now - max(configured, since)).total_seconds()
+        capacity_cost += provisioned_capacity_cost(memory_mb, environments, max(0, seconds), prices)
     return {
         "function": function.slug,
         "origin": origin.isoformat(),
@@ -176,6 +178,7 @@ def function_metrics(function, load_test=None, since=None):
             "errors": sum(1 for i in ran if i.status in ERRORS),
             "environments": len(lanes),
             "provisioned_invocations": sum(1 for i in ran if i.provisioned),
+            "by_version": dict(sorted(Counter(i.executed_version for i in ran).items())),
         },
         "duration_ms": {"p50": percentile(durations, 50), "p99": percentile(durations, 99)},
         "gb_seconds": gb_s,

@@ -3,10 +3,23 @@
 import json
 
 from django.core.paginator import Paginator
+from django.utils.html import format_html
 
+from sandbox.engine.rules import logconfig
 from sandbox.web.totals import learner_totals
 
 HISTORY_PAGE_SIZE = 10
+ERROR_LOG_INDENT = "\u00a0"  # the runtime indents its traceback lines with no-break spaces
+# The text format's "[LEVEL]" prefixes, in the log pane's level names.
+TEXT_LEVELS = {
+    "[DEBUG]": "DEBUG",
+    "[INFO]": "INFO",
+    "[WARNING]": "WARN",
+    "[ERROR]": "ERROR",
+    "[CRITICAL]": "FATAL",
+}
+LEVEL_KINDS = {"TRACE": "output", "DEBUG": "output", "INFO": "output", "WARN": "warning", "ERROR": "error",
+               "FATAL": "error"}  # fmt: skip
 
 
 def line_kind(line):
@@ -28,6 +41,91 @@ def line_kind(line):
     if line.startswith("[coldstart]"):
         return "notice"
     return "output"
+
+
+def _json_record(line):
+    if not (line.startswith("{") and line.endswith("}")):
+        return None
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return None
+    return record if isinstance(record, dict) else None
+
+
+def _platform_text(record):
+    """A JSON platform record, as the matching text line would read."""
+    body = record.get("record") if isinstance(record.get("record"), dict) else {}
+    request_id = body.get("requestId", "")
+    if record.get("type") == "platform.start":
+        return f"platform.start  RequestId: {request_id}  Version: {body.get('version', '')}"
+    metrics = body.get("metrics") if isinstance(body.get("metrics"), dict) else {}
+    parts = [f"{record.get('type')}  RequestId: {request_id}"]
+    for key, label, unit in (
+        ("durationMs", "Duration", "ms"),
+        ("billedDurationMs", "Billed Duration", "ms"),
+        ("memorySizeMB", "Memory Size", "MB"),
+        ("maxMemoryUsedMB", "Max Memory Used", "MB"),
+        ("initDurationMs", "Init Duration", "ms"),
+    ):
+        if key in metrics:
+            parts.append(f"{label}: {metrics[key]} {unit}")
+    if body.get("status") and body.get("status") != "success":
+        parts.append(f"Status: {body['status']} {body.get('errorType', '')}".rstrip())
+    return "  ".join(parts)
+
+
+def _application_text(record, level):
+    """A JSON application record: level, time, message, then its other fields and traceback."""
+    known = {"timestamp", "time", "level", "log_level", "message", "msg", "requestId", "logger", "stackTrace"}
+    message = record.get("message", record.get("msg"))
+    if message is None and record.get("errorType"):  # the runtime's record of an unhandled error
+        message = f"{record['errorType']}: {record.get('errorMessage', '')}"
+        known |= {"errorType", "errorMessage"}
+    extra = {k: v for k, v in record.items() if k not in known}
+    stamp = record.get("timestamp", record.get("time", ""))
+    text = f"[{level}] {stamp} {message if message is not None else ''}"
+    if extra:
+        text += "  " + json.dumps(extra, ensure_ascii=False, default=str)
+    trace = record.get("stackTrace")
+    if isinstance(trace, list) and trace:
+        text += "\n" + "".join(str(frame) for frame in trace).rstrip("\n")
+    return text
+
+
+def describe_line(line):
+    """(kind, level, readable text or None): how the log pane shows one line. JSON records get
+    a readable form; level is what the pane's level filter compares ("" for platform lines)."""
+    record = _json_record(line)
+    if record is not None and str(record.get("type", "")).startswith("platform."):
+        kind = "report" if record["type"] == "platform.report" else "platform"
+        return kind, "", _platform_text(record)
+    if record is not None and ("level" in record or "log_level" in record):
+        level = logconfig.line_level(line)
+        return LEVEL_KINDS[level], level, _application_text(record, level)
+    kind = line_kind(line)
+    if kind in ("platform", "report", "fatal", "notice"):
+        return kind, "", None
+    level = next((name for prefix, name in TEXT_LEVELS.items() if line.startswith(prefix)), "INFO")
+    if line.startswith(("Traceback (most recent call last):", ERROR_LOG_INDENT)):
+        level = "ERROR"  # the runtime's [ERROR] block: its traceback goes with it
+    return kind, level, None
+
+
+def render_log_line(line):
+    """One line of the log pane as HTML: the readable form of a JSON record next to its raw JSON
+    (the pane shows one of the two), and its level for the pane's filter."""
+    kind, level, text = describe_line(line)
+    if text is None:
+        return format_html('<div class="log-line log-{}" data-level="{}">{}</div>', kind, level, line)
+    return format_html(
+        '<div class="log-line log-{} log-json" data-level="{}"><span class="log-pretty">{}</span>'
+        '<span class="log-raw">{}</span></div>',
+        kind,
+        level,
+        text,
+        line,
+    )
 
 
 def result_context(invocation):

@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from sandbox.web import api
+from sandbox.web import api, api_versions
 from sandbox.web.views import browser_runs, home, playground, scaling, tokens
 
 urlpatterns = [
@@ -22,6 +22,18 @@ urlpatterns = [
     path("functions/<slug:slug>/scale/stop", scaling.load_stop, name="load_stop"),
     path("functions/<slug:slug>/metrics.json", scaling.metrics_json, name="metrics_json"),
     path("api-token", tokens.issue_token, name="api_token"),
+    # Versions and aliases (sandbox/web/api_versions.py), before the OpenAPI-described API.
+    path("api/functions/<slug:slug>/versions", api_versions.function_versions, name="api_versions"),
+    path(
+        "api/functions/<slug:slug>/versions/<str:number>", api_versions.function_version, name="api_version"
+    ),
+    path("api/functions/<slug:slug>/aliases", api_versions.function_aliases, name="api_aliases"),
+    path("api/functions/<slug:slug>/aliases/<str:name>", api_versions.function_alias, name="api_alias"),
+    path(
+        "api/functions/<slug:slug>/provisioned-concurrency",
+        api_versions.provisioned_concurrency,
+        name="api_provisioned_concurrency",
+    ),
     path("api/", api.urlpatterns()),
     re_path(r"^api/", api.not_found),  # any other /api/ path: 404 in the API's JSON shape
 ]

@@ -19,6 +19,7 @@ import asyncio
 
 from sandbox.worker.client import (
     configure_function,
+    create_invocation,
     reset_environments,
     send_to_worker,
     start_invocation,
@@ -76,6 +77,7 @@ __all__ = [
     "SandboxWorker",
     "close_pools",
     "configure_function",
+    "create_invocation",
     "ensure_embedded_worker",
     "fail_stale_invocations",
     "reset_environments",

@@ -11,6 +11,7 @@ from django.conf import settings
 
 from sandbox.engine.invocation import event_text
 from sandbox.models import Invocation
+from sandbox.versions import resolve
 from sandbox.worker.channels import invocation_group, worker_channel
 from sandbox.worker.embedded import ensure_embedded_worker
 from sandbox.worker.store import fail_stale_invocations
@@ -21,20 +22,29 @@ def validate_event(raw):
     return event_text(raw, settings.SANDBOX["PAYLOAD_BYTES"])
 
 
-@sync_to_async
-def _create(function, event_json, trigger):
+def create_invocation(function, event_json, trigger, qualifier="", **fields):
+    """The queued Invocation row, with the version it runs: `qualifier` ("" = $LATEST, a version
+    number or an alias) is resolved now, an alias's weighted routing drawing once. Raises
+    sandbox.versions.VersionsError (NotFound, Invalid) when the qualifier names nothing."""
+    target = resolve(function, qualifier)
     return Invocation.objects.create(
-        function=function, event=event_json, trigger=trigger, memory_size_mb=function.memory_mb
+        function=function,
+        event=event_json,
+        trigger=trigger,
+        qualifier=target.qualifier,
+        executed_version=target.executed_version,
+        memory_size_mb=(target.version or function).memory_mb,
+        **fields,
     )
 
 
-async def start_invocation(function, event_json, trigger="console", channel_name=None):
+async def start_invocation(function, event_json, trigger="console", channel_name=None, qualifier=""):
     """Create the Invocation row (queued) and send it to the worker that holds the pool.
 
     With `channel_name`, that channel joins the invocation's group before the worker starts,
-    so not one log line is missed.
+    so not one log line is missed. Raises sandbox.versions.VersionsError for an unknown qualifier.
     """
-    invocation = await _create(function, event_json, trigger)
+    invocation = await sync_to_async(create_invocation)(function, event_json, trigger, qualifier)
     if channel_name:
         await get_channel_layer().group_add(invocation_group(invocation.request_id), channel_name)
     await send_to_worker(invocation)
@@ -78,7 +88,7 @@ async def wait_until_finished(invocation, channel_layer=None, channel_name=None,
         await layer.group_add(invocation_group(invocation.request_id), channel_name)
     deadline = (
         asyncio.get_running_loop().time()
-        + invocation.function.timeout_s
+        + await _timeout_of(invocation)
         + settings.SANDBOX["INIT_TIMEOUT_S"]
         + extra_seconds
     )
@@ -100,6 +110,16 @@ async def wait_until_finished(invocation, channel_layer=None, channel_name=None,
     finally:
         if own_channel:
             await layer.group_discard(invocation_group(invocation.request_id), channel_name)
+
+
+@sync_to_async
+def _timeout_of(invocation):
+    """The timeout of the version the invocation runs (a published one may differ from $LATEST)."""
+    function = invocation.function
+    if invocation.executed_version == "$LATEST":
+        return function.timeout_s
+    version = function.versions.filter(number=int(invocation.executed_version)).first()
+    return version.timeout_s if version else function.timeout_s
 
 
 @sync_to_async

@@ -1,13 +1,12 @@
 """The worker's Channels consumer on the "sandbox" channel(s): each message type is one job."""
 
-from asgiref.sync import sync_to_async
 from channels.consumer import AsyncConsumer
 
 from sandbox.worker import store
+from sandbox.worker.configure import apply_configuration
 from sandbox.worker.loadgen import run_load_test
 from sandbox.worker.loops import start_background
 from sandbox.worker.run import run_one
-from sandbox.worker.specs import function_spec
 from sandbox.worker.state import state
 
 
@@ -25,12 +24,11 @@ class SandboxWorker(AsyncConsumer):
         start_background()
 
     async def configure(self, message):
-        """The function's concurrency settings changed: apply them to its pool now."""
+        """The function's concurrency settings changed: apply them to its pools now."""
         start_background()
         function = await store.load_function(message["function_id"])
         if function is not None:
-            spec = await sync_to_async(function_spec)(function)
-            state.pool_for(function, spec)
+            await apply_configuration(function)
 
     async def loadtest_start(self, message):
         start_background()

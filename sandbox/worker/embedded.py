@@ -2,6 +2,7 @@
 `manage.py runworker sandbox` processes that a web process wakes once at start-up."""
 
 import asyncio
+import contextvars
 import logging
 
 from channels.layers import get_channel_layer
@@ -44,6 +45,8 @@ def ensure_embedded_worker():
     channels = all_worker_channels()
     router = ChannelNameRouter({name: SandboxWorker.as_asgi() for name in channels})
     worker = Worker(application=router, channels=channels, channel_layer=get_channel_layer())
-    state.embedded_task = loop.create_task(worker.arun())
-    start_background()
+    # A context of its own: started from inside an async_to_sync call (a sync view telling the
+    # worker about new settings), it must not keep that call's thread executor, which ends.
+    state.embedded_task = loop.create_task(worker.arun(), context=contextvars.Context())
+    contextvars.Context().run(start_background)
     log.info("embedded sandbox worker started on %s", ", ".join(channels))

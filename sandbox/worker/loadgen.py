@@ -9,7 +9,9 @@ from django.utils import timezone
 
 from sandbox.engine.pool import Throttled
 from sandbox.models import LoadTest
+from sandbox.versions import VersionsError, resolve
 from sandbox.worker import store
+from sandbox.worker.configure import ensure_configured
 from sandbox.worker.specs import function_spec
 from sandbox.worker.state import state
 
@@ -37,19 +39,33 @@ async def run_load_test(load_test_id):
     if load_test is None:
         return
     function = load_test.function
-    spec = await sync_to_async(function_spec)(function)
-    pool = state.pool_for(function, spec)
+    await ensure_configured(function)
     counts = {"sent": 0, "completed": 0}
     stop = asyncio.Event()
     in_flight = set()
 
     async def one():
+        try:  # an alias with weighted routing draws for each request
+            target = await sync_to_async(resolve)(function, load_test.qualifier)
+        except VersionsError:
+            target = None  # the alias was deleted mid-run: the request fails below
         invocation = await store.create_running(
-            function, trigger="load", event=load_test.event, load_test=load_test
+            function,
+            trigger="load",
+            event=load_test.event,
+            load_test=load_test,
+            qualifier=load_test.qualifier,
+            target=target,
         )
         request_id = str(invocation.request_id)
         try:
-            record, placement = await pool.invoke(load_test.event, request_id=request_id)
+            if target is None:
+                raise LookupError(f"The qualifier {load_test.qualifier!r} no longer exists.")
+            spec = await sync_to_async(function_spec)(function, target.version)
+            pool = state.pool_for(function, spec)
+            record, placement = await pool.invoke(
+                load_test.event, request_id=request_id, invoked_arn=spec.qualified_arn(load_test.qualifier)
+            )
             await store.finish(request_id, record=record, placement=placement)
         except Throttled as exc:
             await store.finish_throttled(request_id, exc)

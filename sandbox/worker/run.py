@@ -8,8 +8,9 @@ from asgiref.sync import sync_to_async
 from sandbox.engine.pool import Throttled
 from sandbox.worker import store
 from sandbox.worker.channels import invocation_group
+from sandbox.worker.configure import ensure_configured
 from sandbox.worker.logbatch import LogBatcher
-from sandbox.worker.specs import function_spec
+from sandbox.worker.specs import version_spec
 from sandbox.worker.state import state
 
 PARTIAL_LOGS_SECONDS = 0.5
@@ -32,7 +33,8 @@ async def _run_one(request_id, layer):
         return
     group = invocation_group(request_id)
     function = invocation.function
-    spec = await sync_to_async(function_spec)(function)
+    spec = await sync_to_async(version_spec)(function, invocation.executed_version)
+    await ensure_configured(function)
     pool = state.pool_for(function, spec)
 
     async def send(start, lines):
@@ -43,7 +45,12 @@ async def _run_one(request_id, layer):
     batcher = LogBatcher(send)
     saver = asyncio.ensure_future(_save_logs_periodically(request_id, batcher))
     try:
-        record, placement = await pool.invoke(invocation.event, on_log=batcher.add, request_id=request_id)
+        record, placement = await pool.invoke(
+            invocation.event,
+            on_log=batcher.add,
+            request_id=request_id,
+            invoked_arn=spec.qualified_arn(invocation.qualifier),
+        )
     except Throttled as exc:
         await store.finish_throttled(request_id, exc)
     else:

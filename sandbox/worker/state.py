@@ -1,16 +1,19 @@
-"""What one worker process holds: a pool per function (one version each), the account that
-admits invocations across them, and the tasks it runs. Only this package touches it."""
+"""What one worker process holds: a pool per (function, version) — warm environments belong to one
+version, so a new version starts cold, as on Lambda — what each function's versions share
+(reserved concurrency), the account that admits invocations across them, and the tasks it runs.
+Only this package touches it."""
 
 import asyncio
 
-from sandbox.engine.pool import Account, FunctionPool
+from sandbox.engine.pool import Account, FunctionConcurrency, FunctionPool
 from sandbox.worker.config import account_limits, get_engine
 from sandbox.worker.specs import spec_version
 
 
 class WorkerState:
     def __init__(self):
-        self.pools = {}  # function id -> (version, FunctionPool)
+        self.pools = {}  # (function id, version) -> (spec hash, FunctionPool)
+        self.functions = {}  # function id -> FunctionConcurrency shared by its versions' pools
         self.account = None
         self.tasks = set()
         self.background = []
@@ -25,23 +28,46 @@ class WorkerState:
         return self.account
 
     def pool_for(self, function, spec):
-        version = spec_version(spec)
-        current = self.pools.get(function.id)
-        if current and current[0] == version:
+        """The pool of the version `spec` runs. $LATEST's pool is replaced when its code or
+        configuration changed (a published version never changes)."""
+        key = (function.id, spec.version)
+        digest = spec_version(spec)
+        current = self.pools.get(key)
+        if current and current[0] == digest:
             pool = current[1]
         else:
             if current:
                 current[1].close()  # the code or configuration changed: old environments go
+            shared = self.functions.setdefault(function.id, FunctionConcurrency())
             pool = FunctionPool(
-                get_engine(), spec, self.get_account(), key=function.id, owner=function.owner_id
+                get_engine(),
+                spec,
+                self.get_account(),
+                key=function.id,
+                owner=function.owner_id,
+                function=shared,
             )
-            self.pools[function.id] = (version, pool)
-        configure(pool, function)
+            self.pools[key] = (digest, pool)
+        pool.reserved = function.reserved_concurrency
         return pool
 
+    def pools_of(self, function_id):
+        return [pool for (fid, _), (_, pool) in self.pools.items() if fid == function_id]
+
+    def configure(self, function, provisioned):
+        """Apply the function's concurrency: its reserved concurrency, and `provisioned`
+        {version: (spec, environments)} (every other version of it keeps none)."""
+        for spec, count in provisioned.values():
+            pool = self.pool_for(function, spec)
+            if pool.provisioned_target != count:
+                pool.set_provisioned(count)
+        for pool in self.pools_of(function.id):
+            pool.reserved = function.reserved_concurrency
+            if pool.version not in provisioned and pool.provisioned_target:
+                pool.set_provisioned(0)
+
     def reset(self, function_id):
-        current = self.pools.get(function_id)
-        return current[1].reset() if current else 0
+        return sum(pool.reset() for pool in self.pools_of(function_id))
 
     def spawn(self, coroutine):
         task = asyncio.ensure_future(coroutine)
@@ -61,12 +87,6 @@ class WorkerState:
             for slot in list(pool.slots):
                 slot.environment.destroy()
         self.pools.clear()
-
-
-def configure(pool, function):
-    pool.reserved = function.reserved_concurrency
-    if pool.provisioned_target != function.provisioned_concurrency:
-        pool.set_provisioned(function.provisioned_concurrency)
 
 
 state = WorkerState()

@@ -31,17 +31,20 @@ def claim(request_id):
 
 
 @sync_to_async
-def create_running(function, *, trigger, event, load_test=None):
-    """An invocation the worker starts itself (a load test's), already running here."""
+def create_running(function, *, trigger, event, load_test=None, qualifier="", target=None):
+    """An invocation the worker starts itself (a load test's), already running here. `target`:
+    the version it runs (sandbox.versions.Target; None = $LATEST)."""
     return Invocation.objects.create(
         function=function,
         load_test=load_test,
         trigger=trigger,
         event=event,
+        qualifier=qualifier,
+        executed_version=target.executed_version if target else "$LATEST",
         status=Invocation.RUNNING,
         worker_id=WORKER_ID,
         started=timezone.now(),
-        memory_size_mb=function.memory_mb,
+        memory_size_mb=(target.version or function).memory_mb if target else function.memory_mb,
     )
 
 
@@ -153,6 +156,7 @@ def record_environment_event(kind, pool, environment=None, **data):
             EnvironmentRecord.objects.create(
                 function_id=pool.key,
                 name=environment.name,
+                version=pool.version,
                 provisioned=data.get("provisioned", False),
                 started=now,
             )

@@ -33,6 +33,76 @@
     return typeof SharedArrayBuffer !== "undefined" && window.crossOriginIsolated === true;
   }
 
+  // sandbox/web/presenters.py describe_line: (kind, level, readable text of a JSON record or null)
+  const TEXT_LEVELS = { "[DEBUG]": "DEBUG", "[INFO]": "INFO", "[WARNING]": "WARN", "[ERROR]": "ERROR", "[CRITICAL]": "FATAL" };
+  const LEVEL_KINDS = { TRACE: "output", DEBUG: "output", INFO: "output", WARN: "warning", ERROR: "error", FATAL: "error" };
+
+  function jsonRecord(line) {
+    if (!(line.startsWith("{") && line.endsWith("}"))) return null;
+    try {
+      const record = JSON.parse(line);
+      return record && typeof record === "object" && !Array.isArray(record) ? record : null;
+    } catch (err) { return null; }
+  }
+
+  function platformText(record) {
+    const body = record.record && typeof record.record === "object" ? record.record : {};
+    if (record.type === "platform.start") {
+      return "platform.start  RequestId: " + (body.requestId || "") + "  Version: " + (body.version || "");
+    }
+    const metrics = body.metrics || {};
+    const parts = [record.type + "  RequestId: " + (body.requestId || "")];
+    [["durationMs", "Duration", "ms"], ["billedDurationMs", "Billed Duration", "ms"], ["memorySizeMB", "Memory Size", "MB"],
+      ["maxMemoryUsedMB", "Max Memory Used", "MB"], ["initDurationMs", "Init Duration", "ms"]].forEach(function (f) {
+      if (f[0] in metrics) parts.push(f[1] + ": " + metrics[f[0]] + " " + f[2]);
+    });
+    if (body.status && body.status !== "success") parts.push(("Status: " + body.status + " " + (body.errorType || "")).trim());
+    return parts.join("  ");
+  }
+
+  function applicationText(record, level) {
+    const known = new Set(["timestamp", "time", "level", "log_level", "message", "msg", "requestId", "logger", "stackTrace"]);
+    let message = "message" in record ? record.message : record.msg;
+    if (message === undefined && record.errorType) {
+      message = record.errorType + ": " + (record.errorMessage || "");
+      known.add("errorType");
+      known.add("errorMessage");
+    }
+    const extra = {};
+    Object.keys(record).forEach(function (k) { if (!known.has(k)) extra[k] = record[k]; });
+    let text = "[" + level + "] " + (record.timestamp || record.time || "") + " " + (message === undefined ? "" : message);
+    if (Object.keys(extra).length) text += "  " + JSON.stringify(extra);
+    if (Array.isArray(record.stackTrace) && record.stackTrace.length) {
+      text += "\n" + record.stackTrace.join("").replace(/\n+$/, "");
+    }
+    return text;
+  }
+
+  function describeLine(line) {
+    const record = jsonRecord(line);
+    if (record && String(record.type || "").startsWith("platform.")) {
+      return { kind: record.type === "platform.report" ? "report" : "platform", level: "", text: platformText(record) };
+    }
+    if (record && ("level" in record || "log_level" in record)) {
+      const level = R().lineLevel(line);
+      return { kind: LEVEL_KINDS[level], level: level, text: applicationText(record, level) };
+    }
+    const kind = lineKind(line);
+    if (["platform", "report", "fatal", "notice"].includes(kind)) return { kind: kind, level: "", text: null };
+    let level = "INFO";
+    for (const prefix of Object.keys(TEXT_LEVELS)) if (line.startsWith(prefix)) level = TEXT_LEVELS[prefix];
+    if (line.startsWith("Traceback (most recent call last):") || line.startsWith("\u00a0")) level = "ERROR";
+    return { kind: kind, level: level, text: null };
+  }
+
+  function logLineElement(line) {
+    const d = describeLine(line);
+    if (d.text === null) return el("div", { class: "log-line log-" + d.kind, "data-level": d.level, text: line });
+    return el("div", { class: "log-line log-" + d.kind + " log-json", "data-level": d.level }, [
+      el("span", { class: "log-pretty", text: d.text }), el("span", { class: "log-raw", text: line }),
+    ]);
+  }
+
   // sandbox/web/presenters.py line_kind
   function lineKind(line) {
     if (line.startsWith("START RequestId:") || line.startsWith("END RequestId:")) return "platform";
@@ -95,6 +165,11 @@
     if (!(timeout >= low && timeout <= high)) {
       throw new Error("Timeout must be between " + low + " and " + high + " seconds.");
     }
+    const logging = { log_format: form.elements.log_format ? form.elements.log_format.value : "Text" };
+    if (logging.log_format === "JSON") {
+      logging.application_log_level = form.elements.application_log_level.value;
+      logging.system_log_level = form.elements.system_log_level.value;
+    }
     const environment = {};
     form.elements.environment.value.split("\n").forEach(function (line, index) {
       if (!line.trim() || line.trim().startsWith("#")) return;
@@ -118,6 +193,7 @@
       arn: config.arn,
       region: config.region,
       environment: environment,
+      logging: R().normaliseLogging(logging),
     };
   }
 
@@ -135,7 +211,10 @@
   }
 
   // ------------------------------------------------------------------ log pane
-  function startLog(requestId) {
+  // The log of one run. emit(line): the handler's output, filtered by the application log level
+  // (JSON format); emit.start/end/report/fault: the platform's lines (text, or JSON records),
+  // filtered by the system log level, as sandbox/engine/invocation.py writes them.
+  function startLog(requestId, logging) {
     const log = window.ColdstartRuns.start(requestId); // a new run in the log pane (log-runs.js)
     const title = $("#log-title");
     title.textContent = "Invocation ";
@@ -144,7 +223,7 @@
     let bytes = 0;
     let capped = false;
     const lines = [];
-    const emit = function (line) {
+    const write = function (line) {
       if (capped) return;
       bytes += line.length + 1;
       if (bytes > config.outputCapBytes) {
@@ -154,15 +233,30 @@
       lines.push(line);
       if (shown >= DISPLAY_CAP_LINES) return;
       shown += 1;
-      log.append(el("div", { class: "log-line log-" + lineKind(line), text: line }));
+      log.append(logLineElement(line));
       window.ColdstartRuns.keepFollowing();
     };
+    const emit = function (line) {
+      if (R().keepsApplicationLine(logging, line)) write(line);
+    };
+    emit.notice = write;
     // Platform lines (END, REPORT, timeout) are never dropped by the output cap.
     emit.platform = function (line) {
       lines.push(line);
-      log.append(el("div", { class: "log-line log-" + lineKind(line), text: line }));
+      log.append(logLineElement(line));
       window.ColdstartRuns.keepFollowing();
     };
+    const json = R().isJson(logging);
+    emit.system = function (line, level) { if (R().keepsSystem(logging, level)) emit.platform(line); };
+    emit.start = function () {
+      emit.system(json ? R().platformStart(requestId, "$LATEST") : R().startLine(requestId, "$LATEST"), "INFO");
+    };
+    emit.end = function () { if (!json) emit.system(R().endLine(requestId), "INFO"); };
+    emit.report = function (durationMs, billed, memoryMb, usedMb, initMs, status, errorType) {
+      emit.system(json ? R().platformReport(requestId, durationMs, billed, memoryMb, usedMb, initMs, status, errorType)
+        : R().reportLine(requestId, durationMs, billed, memoryMb, usedMb, initMs), "INFO");
+    };
+    emit.fault = function (line) { emit.system(line, "WARN"); };
     emit.lines = lines;
     return emit;
   }
@@ -277,7 +371,8 @@
         init: {
           handler: spec.handler, files: spec.files, function_name: spec.function_name,
           memory_mb: spec.memory_mb, arn: spec.arn, region: spec.region, environment: spec.environment,
-          log_stream_name: logStreamName(),
+          log_stream_name: logStreamName(), function_version: "$LATEST",
+          log_environment: R().logEnvironment(spec.logging),
         },
       });
     });
@@ -341,7 +436,7 @@
     running = true;
     setBusy(true);
     const requestId = uuid4();
-    const emit = startLog(requestId);
+    const emit = startLog(requestId, spec.logging);
     emitLine = emit;
     const cold = runtime === null;
     showRunning(cold);
@@ -357,7 +452,7 @@
         initMs = performance.now() - started; // worker start + Pyodide load + wheel + import
         loadMs = runtime ? runtime.loadMs : null;
         if (init.type === "fatal") {
-          emit("[coldstart] The browser runtime failed to start: " + init.message);
+          emit.notice("[coldstart] The browser runtime failed to start: " + init.message);
           notice("error", "The browser runtime failed to start (" + init.message + "). Run on the server sandbox instead.");
           destroy("it failed to start");
           showFailed(requestId, init.message);
@@ -372,19 +467,19 @@
             after = ["INIT_REPORT Init Duration: " + initMs.toFixed(2) + " ms\tPhase: init\tStatus: timeout"];
             error = { errorType: "Runtime.InitTimeout", errorMessage: "Init phase exceeded " + INIT_TIMEOUT_MS / 1000 + " s", stackTrace: [] };
           }
-          emit.platform(R().startLine(requestId));
-          emit.platform(R().endLine(requestId));
+          emit.start();
+          emit.end();
           record = finishRecord(requestId, status, true, initMs, loadMs, 0, 0, spec, null, Object.assign({}, error, { requestId: requestId }), emit, after);
           destroy("init failed");
           return;
         }
         setState("warm", "Warm: Pyodide is loaded in this tab (init took " + initMs.toFixed(0) + " ms)");
       }
-      emit.platform(R().startLine(requestId));
+      emit.start();
       const outcome = await invokeWorker(requestId, eventText, spec.timeout_s);
       if (outcome.type === "timeout") {
         const line = R().timeoutLine(requestId, spec.timeout_s);
-        emit.platform(R().endLine(requestId));
+        emit.end();
         const usedMb = R().memoryEstimateMb(outcome.max_memory_used_bytes);
         record = finishRecord(requestId, "timeout", cold, initMs, loadMs, outcome.duration_ms, usedMb, spec, null,
           { errorMessage: line, errorType: "Sandbox.Timedout", stackTrace: [] }, emit, [line]);
@@ -393,12 +488,12 @@
         return;
       }
       if (outcome.type === "fatal") {
-        emit("[coldstart] The browser runtime crashed: " + outcome.message);
+        emit.notice("[coldstart] The browser runtime crashed: " + outcome.message);
         destroy("it crashed");
         showFailed(requestId, outcome.message);
         return;
       }
-      emit.platform(R().endLine(requestId));
+      emit.end();
       const usedMb = R().memoryEstimateMb(outcome.max_memory_used_bytes);
       if (outcome.type === "result") {
         if (new TextEncoder().encode(outcome.payload).length > config.payloadBytes) {
@@ -444,8 +539,8 @@
     const billed = R().billedDurationMs(durationMs, initMs, prices.bill_init_phase);
     const gbS = R().gbSeconds(spec.memory_mb, billed);
     const cost = R().costUsd(gbS, 1, prices);
-    emit.platform(R().reportLine(requestId, durationMs, billed, spec.memory_mb, usedMb, initMs));
-    after.forEach(function (line) { emit.platform(line); });
+    emit.report(durationMs, billed, spec.memory_mb, usedMb, initMs, status, error ? error.errorType : null);
+    after.forEach(function (line) { emit.fault(line); });
     window.ColdstartRuns.finish(requestId, status, {
       cold: cold, durationMs: durationMs, billedMs: billed, memoryMb: spec.memory_mb, maxMemoryMb: usedMb,
       initMs: cold ? initMs : null,

@@ -1,16 +1,17 @@
 // The browser execution environment, shared by the Web Worker (static/js/pyodide-worker.js),
 // the playground page (static/js/browser-runner.js) and the Node tests (tests/js/):
-//   - platform: Lambda's START/END/REPORT/timeout lines and the billing formulas, ported from
-//     sandbox/engine/rules/report.py and billing.py (tests/js/ checks them against those very modules,
-//     run in Pyodide from the runtime wheel);
+//   - platform: Lambda's START/END/REPORT/timeout lines, the billing formulas and the logging
+//     configuration (JSON platform records, log-level filtering), ported from
+//     sandbox/engine/rules/report.py, billing.py and logconfig.py (tests/js/ checks them against
+//     those very modules, run in Pyodide from the runtime wheel);
 //   - loadRuntime/initFunction/invokeFunction: Pyodide + the runtime wheel (sandbox/runtime/,
 //     browser_bootstrap.py on top of lambda_core.py), the same code as the server sandbox.
 (function (root) {
   "use strict";
 
   // ------------------------------------------------------------ platform lines (the "parent")
-  function startLine(requestId) {
-    return "START RequestId: " + requestId + " Version: $LATEST";
+  function startLine(requestId, version) {
+    return "START RequestId: " + requestId + " Version: " + (version || "$LATEST");
   }
 
   function endLine(requestId) {
@@ -49,11 +50,90 @@
   }
 
   function isoNow(date) {
+    if (typeof date === "string") return date;
     return (date || new Date()).toISOString(); // 2026-01-02T03:04:05.678Z, as report.iso_now()
   }
 
   function timeoutLine(requestId, timeoutS, when) {
     return (when || isoNow()) + " " + requestId + " Task timed out after " + timeoutS.toFixed(2) + " seconds";
+  }
+
+  // ------------------------------------------------------------ logging configuration (logconfig.py)
+  const LEVELS = ["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"];
+  const LEVEL_ALIASES = { WARNING: "WARN", CRITICAL: "FATAL", NOTSET: "TRACE" };
+  const LOGGING_DEFAULTS = { log_format: "Text", application_log_level: "INFO", system_log_level: "INFO" };
+
+  function normaliseLogging(config) {
+    const merged = Object.assign({}, LOGGING_DEFAULTS);
+    for (const key of Object.keys(LOGGING_DEFAULTS)) if (config && config[key]) merged[key] = config[key];
+    return merged;
+  }
+
+  function isJson(config) { return normaliseLogging(config).log_format === "JSON"; }
+
+  // The variables Lambda gives the runtime (awslambdaric reads them).
+  function logEnvironment(config) {
+    const c = normaliseLogging(config);
+    return c.log_format === "JSON" ? { AWS_LAMBDA_LOG_FORMAT: "JSON", AWS_LAMBDA_LOG_LEVEL: c.application_log_level } : {};
+  }
+
+  // A line's level: a JSON object's "level" (or "log_level"), else INFO.
+  function lineLevel(line) {
+    const text = line.trim();
+    if (text.startsWith("{") && text.endsWith("}")) {
+      let record;
+      try { record = JSON.parse(text); } catch (err) { return "INFO"; }
+      if (record && typeof record === "object" && !Array.isArray(record)) {
+        const value = "level" in record ? record.level : record.log_level;
+        if (typeof value === "string") {
+          let name = value.toUpperCase();
+          name = LEVEL_ALIASES[name] || name;
+          if (LEVELS.includes(name)) return name;
+        }
+      }
+    }
+    return "INFO";
+  }
+
+  function atLeast(level, threshold) { return LEVELS.indexOf(level) >= LEVELS.indexOf(threshold); }
+
+  function keepsApplicationLine(config, line) {
+    const c = normaliseLogging(config);
+    return c.log_format !== "JSON" || atLeast(lineLevel(line), c.application_log_level);
+  }
+
+  function keepsSystem(config, level) {
+    const c = normaliseLogging(config);
+    return c.log_format !== "JSON" || atLeast(level, c.system_log_level);
+  }
+
+  // json.dumps with Python's default separators; `floats` names keys whose values are floats.
+  function pyJson(value, floats) {
+    if (value === null) return "null";
+    if (Array.isArray(value)) return "[" + value.map((v) => pyJson(v, floats)).join(", ") + "]";
+    if (typeof value === "object") {
+      return "{" + Object.entries(value).map(([k, v]) => JSON.stringify(k) + ": " +
+        (floats && floats.includes(k) && Number.isInteger(v) ? v.toFixed(1) : pyJson(v, floats))).join(", ") + "}";
+    }
+    return JSON.stringify(value);
+  }
+
+  function round3(x) { return Math.round(x * 1000) / 1000; }
+
+  function platformStart(requestId, version, when) {
+    const record = { requestId: requestId, version: version || "$LATEST" };
+    return pyJson({ time: isoNow(when), type: "platform.start", record: record });
+  }
+
+  const REPORT_STATUS = { ok: "success", error: "error", timeout: "timeout" };
+
+  function platformReport(requestId, durationMs, billedMs, memoryMb, maxUsedMb, initDurationMs, status, errorType, when) {
+    const metrics = { durationMs: round3(durationMs), billedDurationMs: billedMs, memorySizeMB: memoryMb,
+      maxMemoryUsedMB: maxUsedMb };
+    if (initDurationMs !== null && initDurationMs !== undefined) metrics.initDurationMs = round3(initDurationMs);
+    const record = { requestId: requestId, metrics: metrics, status: REPORT_STATUS[status || "ok"] || "failure" };
+    if (record.status !== "success" && errorType) record.errorType = errorType;
+    return pyJson({ time: isoNow(when), type: "platform.report", record: record }, ["durationMs", "initDurationMs"]);
   }
 
   // tracemalloc's peak in bytes -> whole MB, at least 1 (an estimate, labelled so on the page).
@@ -99,6 +179,14 @@
     gbSeconds: gbSeconds,
     costUsd: costUsd,
     memoryEstimateMb: memoryEstimateMb,
+    normaliseLogging: normaliseLogging,
+    isJson: isJson,
+    logEnvironment: logEnvironment,
+    lineLevel: lineLevel,
+    keepsApplicationLine: keepsApplicationLine,
+    keepsSystem: keepsSystem,
+    platformStart: platformStart,
+    platformReport: platformReport,
     loadRuntime: loadRuntime,
     initFunction: initFunction,
     invokeFunction: invokeFunction,

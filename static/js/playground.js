@@ -164,6 +164,41 @@
     });
   }
 
+  // ---------------------------------------------------------------- logging controls
+  // The log pane's level filter and raw-JSON toggle act on the pane (its lines are replaced).
+  function setupLogFilters() {
+    const logPane = $(".log-pane");
+    const levelFilter = $("#log-level-filter");
+    const rawToggle = $("#log-raw-toggle");
+    if (levelFilter && logPane) {
+      try { levelFilter.value = sessionStorage.getItem("coldstart.logLevel") || ""; } catch (err) { /* private mode */ }
+      const apply = function () {
+        logPane.dataset.minLevel = levelFilter.value;
+        try { sessionStorage.setItem("coldstart.logLevel", levelFilter.value); } catch (err) { /* private mode */ }
+      };
+      levelFilter.addEventListener("change", apply);
+      apply();
+    }
+    if (rawToggle && logPane) {
+      rawToggle.addEventListener("change", function () { logPane.classList.toggle("show-raw", rawToggle.checked); });
+    }
+  }
+
+  // Log levels can only be set with the JSON format (as on AWS): disabled selects are not sent.
+  function setupLoggingConfig() {
+    const logFormat = $("#log-format");
+    if (!logFormat) return;
+    const summary = $("#logging-config summary");
+    const levels = document.querySelectorAll("#logging-config .json-only");
+    const describe = function () {
+      levels.forEach(function (select) { select.disabled = logFormat.value !== "JSON"; });
+      summary.textContent = "Logging: " + logFormat.value + (logFormat.value === "JSON"
+        ? " · application " + levels[0].value + " · system " + levels[1].value : "");
+    };
+    logFormat.addEventListener("change", describe);
+    levels.forEach(function (select) { select.addEventListener("change", describe); });
+  }
+
   function setup() {
     const code = $("#code");
     const event = $("#event");
@@ -172,6 +207,8 @@
     event.addEventListener("input", checkEvent);
     setupTemplates(event);
     saveDrafts(code);
+    setupLogFilters();
+    setupLoggingConfig();
     guardInvocations();
     trackConnection();
     bindRunShortcut();

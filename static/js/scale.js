@@ -35,6 +35,8 @@
     set("cold_starts", coldStartsText(c));
     set("cold_starts_split", `${c.cold_starts_on_demand} · ${c.cold_starts_provisioned}`);
     set("throttles", c.throttles);
+    const versions = Object.entries(c.by_version || {});
+    set("by_version", versions.length ? versions.map(([v, n]) => (v === "$LATEST" ? v : "v" + v) + ": " + n).join(" · ") : "—");
     set("errors", c.errors);
     set("percentiles", `${fmtMs(m.duration_ms.p50)} / ${fmtMs(m.duration_ms.p99)}`);
     set("cost", `${m.gb_seconds.toFixed(4)} GB-s · ${fmtUsd(m.cost_usd)}`);
@@ -89,7 +91,10 @@
   }
 
   // ---------------------------------------------------------------- environment timeline
-  function laneLabel(lane, i) { return (lane.provisioned ? "★ " : "") + "env " + (i + 1); }
+  function laneLabel(lane, i) {
+    const version = lane.version && lane.version !== "$LATEST" ? " · v" + lane.version : "";
+    return (lane.provisioned ? "★ " : "") + "env " + (i + 1) + version;
+  }
 
   function laneStats(lane) {
     const invokes = lane.segments.filter((s) => s.kind === "invoke");
@@ -142,6 +147,7 @@
     const opts = options || {};
     const lanes = m.lanes;
     canvas.dataset.lanes = String(lanes.length); // what the canvas shows, readable by tests
+    canvas.dataset.versions = lanes.map((lane) => lane.version || "$LATEST").join(",");
     const empty = opts.emptyEl !== undefined ? opts.emptyEl : document.getElementById("timeline-empty");
     if (empty) empty.hidden = lanes.length > 0 || m.throttles.length > 0;
     const summary = timelineSummary(m);

@@ -60,3 +60,31 @@ def test_a_load_of_20_at_concurrency_5_shows_five_environment_lanes(page, artifa
         assert 0 <= lane["from"] <= metrics["window"]["to"]
         for segment in lane["segments"]:
             assert 0 <= segment["from"] <= segment["to"] <= metrics["window"]["to"]
+
+def test_one_click_publishes_points_an_alias_and_provisions_it_for_a_load_on_the_alias(page, artifacts):
+    page.goto("/")
+    page.fill("input[name=name]", "provisioned")
+    page.click("text=New function")
+    page.wait_for_selector("#connection[data-state=open]")
+    slug = page.url.rstrip("/").split("/")[-1]
+    page.click(".tabs >> text=Scaling")
+    page.fill("#provision-form input[name=provisioned_concurrency]", "2")
+    page.click("#provision-btn")
+    page.wait_for_selector("#scale-config .notice >> text=Published version 1")
+    assert "live" in page.inner_text("#provisioned-list")
+    page.goto(f"/functions/{slug}/scale/")  # the picker now offers the alias
+    page.select_option("#load-qualifier", "live")
+    page.fill("input[name=requests]", "4")
+    page.fill("input[name=concurrency]", "2")
+    page.click("#load-start")
+    page.wait_for_selector(".scale[data-state=finished]", timeout=60_000)
+    page.screenshot(path=str(artifacts / "scaling-provisioned-alias.png"), full_page=True)
+
+    load_test = page.url.split("load_test=")[1]
+    metrics = page.request.get(f"/functions/{slug}/metrics.json?load_test={load_test}").json()
+    assert metrics["counts"]["by_version"] == {"1": 4}
+    assert metrics["counts"]["provisioned_invocations"] >= 2
+    provisioned = [lane for lane in metrics["lanes"] if lane["provisioned"]]
+    assert len(provisioned) == 2 and {lane["version"] for lane in provisioned} == {"1"}
+    assert "v1" in page.inner_text('[data-stat="by_version"]')
+    assert set(page.get_attribute("#timeline", "data-versions").split(",")) == {"1"}

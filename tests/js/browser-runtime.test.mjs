@@ -32,10 +32,10 @@ function initMessage(code, handler = "handler", extra = {}) {
   };
 }
 
-async function environment(code, handler) {
+async function environment(code, handler, extra = {}) {
   const runtime = await core.loadRuntime({ loadPyodide, indexURL: PYODIDE_DIR, wheel });
   const lines = [];
-  const init = core.initFunction(runtime, initMessage(code, handler), (line) => lines.push(line));
+  const init = core.initFunction(runtime, initMessage(code, handler, extra), (line) => lines.push(line));
   return { runtime, lines, init };
 }
 
@@ -51,6 +51,7 @@ test("output lines stream one by one, logging uses Lambda's format, the context 
   const code = [
     "import logging, os",
     "print('module level')",
+    "logging.getLogger().setLevel(logging.INFO)  # the root logger starts at WARNING, as on Lambda",
     "def handler(event, context):",
     "    print('hello', event['name'])",
     "    logging.getLogger().info('from logging')",
@@ -179,4 +180,81 @@ test("an interrupt (the page's timeout) stops an endless handler", async () => {
   assert.equal(reply.type, "interrupted");
   assert.ok(reply.max_memory_used_bytes > 0);
   assert.equal(buffer[0], 0, "Pyodide clears the signal once it is handled");
+});
+
+test("logging as on the server: WARNING by default in Text, JSON records and levels from Lambda's variables", async () => {
+  const code = [
+    "import logging",
+    "def handler(event, context):",
+    "    logging.info('info line')",
+    "    logging.warning('warning line')",
+    "    return [logging.getLogger().level, context.function_version]",
+  ].join("\n");
+  let env = await environment(code);
+  let reply = invoke(env);
+  assert.deepEqual(JSON.parse(reply.payload), [30, "$LATEST"]);
+  assert.equal(env.lines.length, 1, "logging.info is dropped at Python's default level");
+  assert.match(env.lines[0], /^\[WARNING\]\t.*\twarning line$/);
+
+  const json = { log_format: "JSON", application_log_level: "INFO" };
+  env = await environment(code, "handler", { log_environment: core.logEnvironment(json), function_version: "3" });
+  reply = invoke(env);
+  assert.deepEqual(JSON.parse(reply.payload), [20, "3"], "JSON sets the root logger to the application level");
+  const records = env.lines.map((line) => JSON.parse(line));
+  assert.deepEqual(records.map((r) => Object.keys(r)), [
+    ["timestamp", "level", "message", "logger", "requestId"],
+    ["timestamp", "level", "message", "logger", "requestId"],
+  ]);
+  assert.deepEqual(records.map((r) => r.level), ["INFO", "WARNING"]);
+  assert.equal(records[0].requestId, REQUEST_ID);
+  assert.match(records[0].timestamp, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+});
+
+test("the JS logging rules give what sandbox/engine/rules/logconfig.py gives", async () => {
+  const runtime = await core.loadRuntime({ loadPyodide, indexURL: PYODIDE_DIR, wheel });
+  const py = runtime.pyodide;
+  py.runPython("import json\nfrom datetime import datetime, UTC\nfrom coldstart_rules import logconfig, report");
+  const lines = [
+    "plain text", '{"level": "debug", "msg": "x"}', '{"level": "WARNING"}', '{"level": "CRITICAL"}',
+    '{"log_level": "ERROR", "errorMessage": "x"}', '{"level": "loud"}', '{"level": 3}', "{not json}", "[1, 2]",
+    '  {"level": "trace"}  ',
+  ];
+  const configs = [
+    {}, { log_format: "JSON" }, { log_format: "JSON", application_log_level: "WARN", system_log_level: "WARN" },
+    { log_format: "JSON", application_log_level: "TRACE", system_log_level: "DEBUG" },
+  ];
+  py.globals.set("lines_json", JSON.stringify(lines));
+  assert.deepEqual(lines.map(core.lineLevel), JSON.parse(py.runPython(
+    "json.dumps([logconfig.line_level(l) for l in json.loads(lines_json)])")));
+  for (const config of configs) {
+    py.globals.set("config_json", JSON.stringify(config));
+    const pyKeeps = JSON.parse(py.runPython(
+      "json.dumps([logconfig.keeps_application_line(json.loads(config_json), l) for l in json.loads(lines_json)])"));
+    assert.deepEqual(lines.map((l) => core.keepsApplicationLine(config, l)), pyKeeps, JSON.stringify(config));
+    for (const level of ["DEBUG", "INFO", "WARN"]) {
+      assert.equal(core.keepsSystem(config, level),
+        py.runPython(`logconfig.keeps_system(json.loads(config_json), "${level}")`), level);
+    }
+    assert.deepEqual(core.logEnvironment(config),
+      JSON.parse(py.runPython("json.dumps(logconfig.runtime_environment(json.loads(config_json)))")));
+  }
+  const when = "2026-01-02T03:04:05.678Z";
+  const pyWhen = "datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=UTC)";
+  assert.equal(core.platformStart(REQUEST_ID, "7", when),
+    py.runPython(`logconfig.platform_start("${REQUEST_ID}", "7", ${pyWhen})`));
+  const reports = [
+    [15.7412, 16, 128, 56, null, "ok", null],
+    [2.0, 133, 1769, 20, 130.4871, "ok", null],
+    [3000.0, 3000, 128, 40, null, "timeout", "Sandbox.Timedout"],
+    [1.25, 2, 256, 30, null, "error", "ValueError"],
+    [7.5, 8, 128, 128, 2.5, "oom", "Runtime.OutOfMemory"],
+  ];
+  for (const [duration, billed, memory, used, init, status, errorType] of reports) {
+    // The engine measures durations as floats: float(2) is what it would pass for 2 ms.
+    const pyArgs = [`"${REQUEST_ID}"`, `float(${duration})`, billed, memory, used, init === null ? "None" : `float(${init})`,
+      `"${status}"`, errorType === null ? "None" : `"${errorType}"`, pyWhen].join(", ");
+    assert.equal(core.platformReport(REQUEST_ID, duration, billed, memory, used, init, status, errorType, when),
+      py.runPython(`logconfig.platform_report(${pyArgs})`));
+  }
+  assert.equal(core.startLine(REQUEST_ID, "3"), py.runPython(`report.start_line("${REQUEST_ID}", "3")`));
 });

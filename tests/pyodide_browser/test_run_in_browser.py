@@ -16,6 +16,7 @@ HELLO = textwrap.dedent(
     import sys
 
     print("init ran once")
+    logging.getLogger().setLevel(logging.INFO)  # the root logger starts at WARNING, as on Lambda
     calls = 0
 
     def handler(event, context):

@@ -5,8 +5,8 @@ from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_POST
 
 from sandbox.web.ownership import own_function
+from triggers import bindings, cron, queues, schedules
 from triggers import buckets as bucket_ops
-from triggers import cron, queues, schedules
 from triggers.models import (
     MAX_OBJECT_BYTES,
     AsyncEvent,
@@ -69,8 +69,15 @@ def _bucket_delete_object(request, function, data):
 
 def _bucket_subscribe(request, function, data):
     bucket = _own_bucket(request, data)
-    bucket_ops.subscribe(bucket, function, data.get("prefix", "").strip(), data.get("suffix", "").strip())
-    return f"{function.name} now gets the events of {bucket.name} and may read it."
+    subscription = bucket_ops.subscribe(
+        bucket,
+        function,
+        data.get("prefix", "").strip(),
+        data.get("suffix", "").strip(),
+        data.get("qualifier", ""),
+    )
+    target = bindings.describe(subscription.qualifier)
+    return f"{function.name} ({target}) now gets the events of {bucket.name} and may read it."
 
 
 def _bucket_unsubscribe(request, function, data):
@@ -129,8 +136,18 @@ def _queue_subscribe(request, function, data):
     queue = _own_queue(request, data.get("queue", ""))
     batch_size = _number(data, "batch_size", "Batch size", 1, 100, 10, int)
     window = _number(data, "batch_window_s", "Batching window", 0, 300, 0)
-    queues.subscribe(queue, function, batch_size, window, bool(data.get("report_batch_item_failures")))
-    return f"{function.name} polls {queue.name}: batches of up to {batch_size}, window {window:g} s."
+    queues.subscribe(
+        queue,
+        function,
+        batch_size,
+        window,
+        bool(data.get("report_batch_item_failures")),
+        data.get("qualifier", ""),
+    )
+    target = bindings.describe(data.get("qualifier", "").strip())
+    return (
+        f"{function.name} ({target}) polls {queue.name}: batches of up to {batch_size}, window {window:g} s."
+    )
 
 
 def _queue_unsubscribe(request, function, data):
@@ -152,8 +169,15 @@ def _queue_redrive(request, function, data):
 
 
 def _schedule_create(request, function, data):
-    schedule = schedules.create_schedule(function, data.get("name", "").strip(), data.get("expression", ""))
-    return f"Schedule {schedule.name} created: {schedule.expression}."
+    schedule = schedules.create_schedule(
+        function,
+        data.get("name", "").strip(),
+        data.get("expression", ""),
+        qualifier=data.get("qualifier", ""),
+    )
+    return (
+        f"Schedule {schedule.name} created: {schedule.expression} → {bindings.describe(schedule.qualifier)}."
+    )
 
 
 def _schedule_toggle(request, function, data):
@@ -167,12 +191,18 @@ def _schedule_delete(request, function, data):
     return "Schedule deleted."
 
 
+def _http_bind(request, function, data):
+    qualifier = bindings.bind_function_url(function, data.get("qualifier", ""))
+    return f"The function URL now invokes {bindings.describe(qualifier)}."
+
+
 def _async_clear(request, function, data):
     count, _ = AsyncEvent.objects.filter(function=function, status=AsyncEvent.DEAD).delete()
     return f"Cleared {count} dead-lettered event(s)."
 
 
 ACTIONS = {
+    "http_bind": _http_bind,
     "bucket_create": _bucket_create,
     "bucket_upload": _bucket_upload,
     "bucket_deleteobject": _bucket_delete_object,

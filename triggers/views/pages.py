@@ -58,6 +58,7 @@ def _page_context(request, function):
         "classroom_speed": settings.TIMER_SCALE != 1,
         "scale_note": schedules.describe_scale(),
         "timer_scale": settings.TIMER_SCALE,
+        "qualifiers": [""] + list(function.aliases.values_list("name", flat=True)),
     }
 
 

@@ -3,8 +3,9 @@
 from datetime import UTC, datetime
 
 
-def start_line(request_id):
-    return f"START RequestId: {request_id} Version: $LATEST"
+def start_line(request_id, version="$LATEST"):
+    """`Version:` is the version that ran: $LATEST, or the number an alias routed to."""
+    return f"START RequestId: {request_id} Version: {version}"
 
 
 def end_line(request_id):

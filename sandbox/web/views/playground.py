@@ -4,6 +4,7 @@ from asgiref.sync import sync_to_async
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET
 
+from sandbox import versions
 from sandbox.engine.invocation import InvalidEvent, PayloadTooLarge
 from sandbox.models import Invocation
 from sandbox.web.fields import ConfigError
@@ -64,8 +65,13 @@ async def function_invoke(request, slug):
     except (ConfigError, InvalidEvent, PayloadTooLarge) as exc:
         error = str(exc)
     if error is None:
-        invocation = await start_invocation(function, event_json, "console")
-        await wait_until_finished(invocation)
+        try:
+            invocation = await start_invocation(
+                function, event_json, "console", qualifier=request.POST.get("qualifier", "")
+            )
+            await wait_until_finished(invocation)
+        except versions.VersionsError as exc:
+            error = exc.message
     context = await sync_to_async(playground_context)(request, function, form_error=error)
     if error:
         context["event_json"] = request.POST.get("event", "")

@@ -6,12 +6,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from sandbox import versions
 from sandbox.engine.invocation import InvalidEvent, PayloadTooLarge
 from sandbox.models import LoadTest
 from sandbox.web.fields import ConfigError, int_field
 from sandbox.web.forms import apply_concurrency
 from sandbox.web.metrics import function_metrics
 from sandbox.web.ownership import own_function
+from sandbox.web.page_context import qualifier_choices
 from sandbox.worker import (
     configure_function,
     start_load_test,
@@ -44,10 +46,31 @@ def _scale_context(request, function, posted=None, **extra):
         "limits": LoadTest,
         "scaling": settings.SCALING,
         "classroom_speed": settings.CLASSROOM_SPEED,
-        "host_cap": settings.SANDBOX["MAX_ENVIRONMENTS"],
+        "host_cap": versions.provisioned_limit(),
+        "provisioned_configs": _provisioned_rows(function),
+        "qualifiers": qualifier_choices(function),
+        "selected_qualifier": _last_qualifier(request, function),
+        "default_alias": "live",
+        "default_provisioned": versions.provisioned_of(function, "live") or 1,
     }
     context.update(extra)
     return context
+
+
+def _provisioned_rows(function):
+    rows = []
+    for config in function.provisioned_configs.all():
+        alias = function.aliases.filter(name=config.qualifier).first()
+        runs = versions.alias_versions(alias) if alias else [config.qualifier]
+        rows.append({"config": config, "runs": " + ".join(f"v{v}" for v in runs), "alias": alias is not None})
+    return rows
+
+
+def _last_qualifier(request, function):
+    """The load generator invokes what the run on screen invoked (or $LATEST)."""
+    load_test = function.load_tests.filter(pk__in=[request.GET.get("load_test") or 0]).first()
+    load_test = load_test or function.load_tests.first()
+    return load_test.qualifier if load_test else ""
 
 
 @require_GET
@@ -57,17 +80,25 @@ def scale_page(request, slug):
 
 
 async def scale_config(request, slug):
+    """Reserved concurrency (action "reserved"), or in one step: publish $LATEST, point an alias
+    at it and give the alias provisioned concurrency (action "provision"; 0 removes it)."""
     if request.method != "POST":
         return redirect("scale", slug=slug)
     function = await sync_to_async(own_function)(request, slug)
     message = error = None
     try:
-        changed = await sync_to_async(apply_concurrency)(function, request.POST)
-        if changed:
+        if request.POST.get("action") == "provision":
+            message = await sync_to_async(_provision)(function, request.POST)
             await configure_function(function)
-        message = "Saved. " + _concurrency_summary(function) if changed else "Nothing changed."
+        else:
+            changed = await sync_to_async(apply_concurrency)(function, request.POST)
+            if changed:
+                await configure_function(function)
+            message = "Saved. " + _concurrency_summary(function) if changed else "Nothing changed."
     except ConfigError as exc:
         error = str(exc)
+    except versions.VersionsError as exc:
+        error = exc.message
     context = await sync_to_async(_scale_context)(
         request, function, config_message=message, config_error=error
     )
@@ -83,7 +114,24 @@ def _concurrency_summary(function):
         if function.reserved_concurrency is None
         else (f"reserved concurrency {function.reserved_concurrency}")
     )
-    return f"{reserved}, provisioned concurrency {function.provisioned_concurrency}."
+    return f"The function is {reserved}."
+
+
+def _provision(function, data):
+    """The Scaling tab's one click: publish, point the alias, provision it."""
+    alias = (data.get("alias") or "live").strip()
+    count = int_field(
+        data, "provisioned_concurrency", 0, versions.provisioned_limit(), "Provisioned concurrency"
+    )
+    if count == 0:
+        versions.check_qualifier(function, alias)
+        versions.set_provisioned(function, alias, 0)
+        return f"Provisioned concurrency removed from alias {alias}."
+    version, _ = versions.publish_and_point(function, alias, provisioned=count)
+    return (
+        f"Published version {version.number}; alias {alias} points at it with provisioned concurrency "
+        f"{count}: its environments initialise now. Send load to alias {alias} to use them."
+    )
 
 
 async def load_start(request, slug):
@@ -109,7 +157,12 @@ def _create_load_test(function, data):
         event_json = validate_event(data.get("event") or "{}")
     except (InvalidEvent, PayloadTooLarge) as exc:
         raise ConfigError("event", str(exc)) from None
-    fields = {"function": function, "mode": mode, "event": event_json}
+    qualifier = (data.get("qualifier") or "").strip()
+    try:
+        versions.check_qualifier(function, qualifier)
+    except versions.VersionsError as exc:
+        raise ConfigError("qualifier", exc.message) from None
+    fields = {"function": function, "mode": mode, "event": event_json, "qualifier": qualifier}
     if mode == LoadTest.COUNT:
         fields["requests"] = int_field(data, "requests", 1, LoadTest.MAX_REQUESTS, "Requests")
         fields["concurrency"] = int_field(data, "concurrency", 1, LoadTest.MAX_CONCURRENCY, "Concurrency")
