@@ -97,6 +97,7 @@ class InvocationRecord(Schema):
         description="Lambda's error shape: errorMessage, errorType, requestId, stackTrace."
     )
     logs: list[str] = Field(description="START, the handler's lines, END and REPORT.")
+    executed_version: str = Field(description='The version that ran: "$LATEST" or what a qualifier chose.')
 
 
 class InvocationQueued(Schema):

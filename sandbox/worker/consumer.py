@@ -1,6 +1,7 @@
 """The worker's Channels consumer on the "sandbox" channel(s): each message type is one job."""
 
-from channels.consumer import AsyncConsumer
+from channels.consumer import AsyncConsumer, get_handler_name
+from django.conf import settings
 
 from sandbox.worker import store
 from sandbox.worker.configure import apply_configuration
@@ -11,6 +12,19 @@ from sandbox.worker.state import state
 
 
 class SandboxWorker(AsyncConsumer):
+    async def dispatch(self, message):
+        """Channels closes "old" database connections before each message, on the thread that
+        runs sync code. Embedded in the web process that thread serves requests too, whose
+        connections Django manages itself (closing them under a request breaks it); a
+        `runworker` process has no requests, so it keeps Channels' hygiene."""
+        if settings.SANDBOX_WORKER == "embedded":
+            handler = getattr(self, get_handler_name(message), None)
+            if handler is None:
+                raise ValueError(f"No handler for message type {message['type']}")
+            await handler(message)
+            return
+        await super().dispatch(message)
+
     async def invoke(self, message):
         start_background()
         state.spawn(run_one(message["request_id"], self.channel_layer))
