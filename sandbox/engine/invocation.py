@@ -128,7 +128,7 @@ async def run_invocation(
     emit(report.start_line(request_id))
     outcome = await environment.invoke(request_id, event_json, emit)
     emit(report.end_line(request_id))
-    result = json.loads(outcome.payload) if outcome.payload is not None else None
+    result = outcome.result  # parsed by the environment, which checked it is JSON
     error = outcome.error
     if error is not None:
         error = {
