@@ -30,7 +30,8 @@ TIOCSTI, TIOCSETD, FIONREAD = 0x5412, 0x5423, 0x541B
 
 def syscall(name, *args):
     ctypes.set_errno(0)
-    result = libc.syscall(ctypes.c_long(NR[name]), *[ctypes.c_long(a) if isinstance(a, int) else a for a in args])
+    args = [ctypes.c_long(a) if isinstance(a, int) else a for a in args]
+    result = libc.syscall(ctypes.c_long(NR[name]), *args)
     return "ok" if result >= 0 else errno.errorcode.get(ctypes.get_errno(), str(ctypes.get_errno()))
 
 
