@@ -46,6 +46,8 @@ class ExecutionEnvironment:
         self.process = None
         self._sink = None
         self._pending_lines = []
+        self._pending_bytes = 0
+        self._sink_error = None
         self._output_bytes = 0
         self._truncated = False
         self._framer = None
@@ -61,9 +63,12 @@ class ExecutionEnvironment:
     # ----------------------------------------------------------------- output handling
     def _emit(self, line):
         if self._sink is None:
-            self._pending_lines.append(line)  # written while idle: shown with the next invoke
+            # Written while idle: shown with the next invoke (within the output cap).
+            if self._pending_bytes + len(line) < self.limits.output_cap_bytes:
+                self._pending_lines.append(line)
+                self._pending_bytes += len(line) + 1
             return
-        if self._truncated:
+        if self._truncated or self._sink_error is not None:
             return
         self._output_bytes += len(line) + 1
         if self._output_bytes > self.limits.output_cap_bytes:
@@ -78,20 +83,31 @@ class ExecutionEnvironment:
 
     def _set_sink(self, sink):
         self._sink = sink
+        self._sink_error = None
         self._output_bytes = 0
         self._truncated = False
         if sink is not None:
-            pending, self._pending_lines = self._pending_lines, []
+            pending, self._pending_lines, self._pending_bytes = self._pending_lines, [], 0
             for line in pending:
                 self._emit(line)
 
     def _on_output(self, data):
-        for line in self._out_lines.feed(data):
-            self._emit(line)
+        try:
+            for line in self._out_lines.feed(data):
+                self._emit(line)
+        except Exception as exc:  # the sink failed: the invocation raises it when it ends
+            self._sink_error = exc
 
     def _on_output_eof(self):
-        for line in self._out_lines.finish():
-            self._emit(line)
+        try:
+            for line in self._out_lines.finish():
+                self._emit(line)
+        except Exception as exc:
+            self._sink_error = exc
+
+    def _raise_sink_error(self):
+        if self._sink_error is not None:
+            raise self._sink_error
 
     # ----------------------------------------------------------------- lifecycle
     def _init_message(self):
@@ -155,6 +171,7 @@ class ExecutionEnvironment:
         arrived = message.get("_arrived") if isinstance(message, dict) else None
         self.init_duration_ms = ((arrived or time.monotonic()) - started) * 1000
         self._output.drain()
+        self._raise_sink_error()
         if message is not None and message.get("type") == "init_done":
             self.state = "ready"
             if self.cgroup:
@@ -348,6 +365,7 @@ class ExecutionEnvironment:
         ended = message.get("_arrived") if isinstance(message, dict) else None
         duration_ms = ((ended or time.monotonic()) - started) * 1000
         self._output.drain()
+        self._raise_sink_error()
         memory_mb = self._peak_memory_mb()
         if violation is None and message is not None and message is not OVERSIZE:
             try:

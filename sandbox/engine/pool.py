@@ -169,6 +169,7 @@ class FunctionPool:
         self.closed = False
         self._warming = None
         account.pools.add(self)
+        engine.pools.add(self)
 
     # ---------------------------------------------------------------- admission
     def _admit(self):
