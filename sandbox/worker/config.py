@@ -12,7 +12,8 @@ from sandbox.engine.isolation import detect
 from sandbox.engine.outcomes import Limits
 from sandbox.engine.pool import AccountLimits
 from sandbox.engine.rules.billing import Prices
-from sandbox.engine.slots import SlotPool
+from sandbox.engine.slots import SlotPool, shard_range
+from sandbox.worker.channels import shard_of
 
 log = logging.getLogger(__name__)
 
@@ -34,17 +35,67 @@ def account_limits():
     return AccountLimits.from_table(settings.SCALING)
 
 
-def engine_from_settings():
+def slots_from_settings(shard=None):
+    """This worker's slots. Sharded workers on one host (settings.SANDBOX_WORKER_SHARDS) each
+    take their shard's part of the host's slots, in a uid range of its own, and of its memory
+    budget; one worker serving every channel takes all of them."""
+    s = settings.SANDBOX
+    shards = settings.SANDBOX_WORKER_SHARDS if shard is not None else 1
+    size, uid_base = shard_range(s["MAX_ENVIRONMENTS"], s["SLOT_UID_BASE"], shard, shards)
+    return SlotPool(size, uid_base, memory_budget_mb=s["HOST_MEMORY_MB"] // shards)
+
+
+def engine_from_settings(shard=None):
     s = settings.SANDBOX
     isolation = detect(require=s["REQUIRE"] or None)
     if isolation.cgroup_version:
         cgroups.sweep_stale()
-    slots = SlotPool(s["MAX_ENVIRONMENTS"], s["SLOT_UID_BASE"])
-    log.warning("Coldstart sandbox: %s", isolation.describe())
+        budget_mb = s["HOST_MEMORY_MB"]
+        if cgroups.limit_base(budget_mb << 20) is None:
+            log.warning("Coldstart sandbox: cannot limit the environments' cgroup to %s MB", budget_mb)
+    slots = slots_from_settings(shard)
+    log.warning(
+        "Coldstart sandbox: %s; %s slots (uids %s-%s), %s MB for environments",
+        isolation.describe(),
+        slots.size,
+        slots.uid(0),
+        slots.uid(slots.size - 1),
+        slots.memory_budget_mb,
+    )
     return Engine(isolation, Limits.from_table(s), slots, prices_from_settings())
+
+
+_served = {"shard": None, "decided": False}
+
+
+def serve_channel(channel):
+    """The worker's consumer calls this for every message: the first channel this process
+    serves decides its shard, before the engine is built (`runworker sandbox-N` serves shard N).
+    A process serving every channel (the embedded worker, or `runworker sandbox`) has none."""
+    shard = shard_of(channel)
+    if not _served["decided"] and not get_engine.cache_info().currsize:
+        _served.update(shard=shard, decided=True)
+    elif shard != _served["shard"] and _served["shard"] is not None:
+        log.error(
+            "This worker serves %s but took the slots of shard %s: run one worker per channel.",
+            channel,
+            _served["shard"],
+        )
+
+
+def serve_all_channels():
+    """The embedded worker serves every channel: all of the host's slots are its own."""
+    if not get_engine.cache_info().currsize:
+        _served.update(shard=None, decided=True)
 
 
 @cache
 def get_engine():
     """The process-wide engine (the worker's)."""
-    return engine_from_settings()
+    return engine_from_settings(_served["shard"])
+
+
+def forget_engine():
+    """Drop the engine and the shard it served (tests, and a worker started afresh)."""
+    get_engine.cache_clear()
+    _served.update(shard=None, decided=False)

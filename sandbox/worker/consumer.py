@@ -4,6 +4,7 @@ from asgiref.sync import sync_to_async
 from channels.consumer import AsyncConsumer
 
 from sandbox.worker import store
+from sandbox.worker.config import serve_channel
 from sandbox.worker.loadgen import run_load_test
 from sandbox.worker.loops import start_background
 from sandbox.worker.run import run_one
@@ -12,6 +13,10 @@ from sandbox.worker.state import state
 
 
 class SandboxWorker(AsyncConsumer):
+    async def dispatch(self, message):
+        serve_channel(self.scope["channel"])  # before anything builds the engine
+        await super().dispatch(message)
+
     async def invoke(self, message):
         start_background()
         state.spawn(run_one(message["request_id"], self.channel_layer))
