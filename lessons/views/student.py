@@ -177,6 +177,7 @@ def _record(row, outcome, error):
 @require_POST
 def step_concurrency(request, slug, number):
     step, row = _own_progress(request, slug, number)
+    status = 200
     try:
         changed = apply_concurrency(row.function, request.POST)
         if changed:
@@ -185,9 +186,13 @@ def step_concurrency(request, slug, number):
             async_to_sync(configure_function)(row.function)
         note = "Saved." if changed else "Nothing changed."
     except ConfigError as exc:
-        note = str(exc)
+        note, status = str(exc), 400
+        row.function.refresh_from_db()
     return render(
-        request, "lessons/fragments/concurrency.html", {"function": row.function, "note": note, "step": step}
+        request,
+        "lessons/fragments/concurrency.html",
+        {"function": row.function, "note": note, "step": step},
+        status=status,
     )
 
 

@@ -25,12 +25,22 @@ def parse_environment(value):
         raise ConfigError("environment", "environment must be an object of strings or KEY=value lines.")
     env = {}
     for key, val in pairs:
-        if not isinstance(key, str) or not key.replace("_", "a").isalnum() or key[:1].isdigit():
-            raise ConfigError("environment", f"Environment variable name {key!r} is not valid.")
+        if not isinstance(key, str) or not _is_variable_name(key):
+            raise ConfigError("environment", f"Environment variable name {key[:64]!r} is not valid.")
         if key.startswith("AWS_") or key in ("_HANDLER", "LAMBDA_TASK_ROOT", "TZ"):
             raise ConfigError("environment", f"{key} is reserved by the Lambda runtime.")
+        if not isinstance(val, (str, int, float, bool)):
+            raise ConfigError("environment", f"The value of {key} must be a string.")
+        if "\x00" in str(val):
+            raise ConfigError(
+                "environment", f"The value of {key} contains a NUL character, which no environment can hold."
+            )
         env[key] = str(val)
     return env
+
+
+def _is_variable_name(key):
+    return key.isascii() and key.replace("_", "a").isalnum() and not key[:1].isdigit()
 
 
 def clean_config(data, partial=True):
@@ -63,20 +73,24 @@ def clean_config(data, partial=True):
     return cleaned
 
 
-def clean_concurrency(data, current_reserved=None):
-    """reserved_concurrency (None = unreserved, 0 disables) and provisioned_concurrency."""
+def clean_concurrency(data, function):
+    """reserved_concurrency (None = unreserved, 0 disables) and provisioned_concurrency, within
+    the server's fair shares (settings.SCALING): every reservation together leaves the unreserved
+    floor, and one learner's functions together stay within their share of reservations,
+    provisioned environments and memory. A value over a cap is refused with a message naming it."""
     from django.conf import settings
 
+    scaling = settings.SCALING
     cleaned = {}
-    account = settings.SCALING["ACCOUNT_CONCURRENCY"]
+    account = scaling["ACCOUNT_CONCURRENCY"]
     if "reserved_concurrency" in data:
         raw = data.get("reserved_concurrency")
         if raw in (None, ""):
             cleaned["reserved_concurrency"] = None
         else:
-            cleaned["reserved_concurrency"] = int_field(
-                data, "reserved_concurrency", 0, account, "Reserved concurrency"
-            )
+            value = int_field(data, "reserved_concurrency", 0, account, "Reserved concurrency")
+            _check_reservation(function, value, scaling)
+            cleaned["reserved_concurrency"] = value
     if "provisioned_concurrency" in data:
         host = settings.SANDBOX["MAX_ENVIRONMENTS"]
         raw = data.get("provisioned_concurrency")
@@ -85,21 +99,84 @@ def clean_concurrency(data, current_reserved=None):
             if raw in (None, "")
             else int_field(data, "provisioned_concurrency", 0, min(account, host), "Provisioned concurrency")
         )
-        reserved = cleaned.get("reserved_concurrency", current_reserved)
+        reserved = cleaned.get("reserved_concurrency", function.reserved_concurrency)
         if reserved is not None and value > reserved:
             raise ConfigError(
                 "provisioned_concurrency",
                 f"Provisioned concurrency ({value}) cannot exceed reserved concurrency ({reserved}).",
             )
+        _check_provisioned(function, value, scaling)
         cleaned["provisioned_concurrency"] = value
     return cleaned
+
+
+def _others(function):
+    """Every other function, and the owner's other functions."""
+    from sandbox.models import Function
+
+    everyone = Function.objects.exclude(pk=function.pk) if function.pk else Function.objects.all()
+    return everyone, everyone.filter(owner_id=function.owner_id)
+
+
+def _total_reserved(functions):
+    return sum(functions.exclude(reserved_concurrency=None).values_list("reserved_concurrency", flat=True))
+
+
+def _check_reservation(function, value, scaling):
+    everyone, mine = _others(function)
+    account, floor = scaling["ACCOUNT_CONCURRENCY"], scaling["UNRESERVED_FLOOR"]
+    cap = scaling["LEARNER_RESERVED"]
+    reserved_by_me = _total_reserved(mine)
+    if reserved_by_me + value > cap:
+        raise ConfigError(
+            "reserved_concurrency",
+            f"Reserved concurrency {value} is over your share: your functions may reserve {cap} in all "
+            f"and the others already reserve {reserved_by_me}, so at most {max(0, cap - reserved_by_me)} "
+            "is left for this one.",
+        )
+    reserved = _total_reserved(everyone)
+    left = max(0, account - floor - reserved)
+    if value > left:
+        raise ConfigError(
+            "reserved_concurrency",
+            f"Reserved concurrency {value} would cut into the unreserved floor: of this server's "
+            f"{account} concurrent executions, {floor} always stay unreserved and other functions "
+            f"reserve {reserved}, so at most {left} can be reserved now.",
+        )
+
+
+def _check_provisioned(function, value, scaling):
+    if not value:
+        return
+    _, mine = _others(function)
+    cap = scaling["LEARNER_PROVISIONED"]
+    provisioned = mine.filter(provisioned_concurrency__gt=0)
+    rows = list(provisioned.values_list("provisioned_concurrency", "memory_mb"))
+    provisioned_by_me = sum(count for count, _ in rows)
+    if provisioned_by_me + value > cap:
+        raise ConfigError(
+            "provisioned_concurrency",
+            f"Provisioned concurrency {value} is over your share: your functions may keep {cap} "
+            f"provisioned environments in all and the others keep {provisioned_by_me}, so at most "
+            f"{max(0, cap - provisioned_by_me)} is left for this one.",
+        )
+    memory_cap = scaling["LEARNER_MEMORY_MB"]
+    held = sum(count * memory for count, memory in rows)
+    needed = value * function.memory_mb
+    if held + needed > memory_cap:
+        raise ConfigError(
+            "provisioned_concurrency",
+            f"Provisioned concurrency {value} at {function.memory_mb} MB would hold {needed} MB: your "
+            f"share of this server's memory is {memory_cap} MB and your other provisioned environments "
+            f"hold {held} MB. Lower the count or the function's memory.",
+        )
 
 
 def apply_concurrency(function, data):
     """Validate and save the concurrency settings; returns True when they changed."""
     from django.utils import timezone
 
-    cleaned = clean_concurrency(data, function.reserved_concurrency)
+    cleaned = clean_concurrency(data, function)
     changed = False
     for key, value in cleaned.items():
         if getattr(function, key) != value:
