@@ -51,6 +51,7 @@ def test_shards_split_the_host_s_slots_into_disjoint_uid_ranges_and_its_memory(f
     assert (whole.size, whole.memory_budget_mb, uids(whole)) == (32, 8192, set(range(BASE, BASE + 32)))
 
 
+@pytest.mark.django_db  # the consumer closes stale database connections before each message
 async def test_a_worker_started_on_sandbox_n_takes_shard_n_s_slots(four_shards):
     worker = ApplicationCommunicator(SandboxWorker.as_asgi(), {"type": "channel", "channel": "sandbox-2"})
     await worker.send_input({"type": "reset", "function_id": 1})
