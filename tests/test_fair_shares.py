@@ -124,6 +124,28 @@ def test_the_scaling_page_answers_400_with_the_cap_and_keeps_the_saved_value(sha
 
 
 @pytest.mark.django_db
+def test_the_lesson_s_concurrency_box_answers_400_with_the_cap(shares):
+    from lessons.loader import sync
+    from lessons.models import Step
+    from lessons.progress import progress_for
+
+    sync()
+    step = Step.objects.get(lesson__slug="scaling", number=2)
+    learner = get_user_model().objects.create_user("mallory")
+    function_of("mallory", reserved_concurrency=5)
+    row = progress_for(learner, step)
+    browser = Client()
+    browser.force_login(learner)
+
+    response = browser.post("/lessons/scaling/2/concurrency", {"reserved_concurrency": "1"})
+
+    assert response.status_code == 400
+    assert "your functions may reserve 5 in all and the others already reserve 5" in response.content.decode()
+    row.function.refresh_from_db()
+    assert row.function.reserved_concurrency is None
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize("environment", [{"BAD": "a\x00b"}, "GOOD=1\nBAD=a\x00b"])
 def test_a_nul_character_in_an_environment_variable_is_a_400(environment):
     client = api_for("mallory")
