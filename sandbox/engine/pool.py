@@ -16,7 +16,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from sandbox.engine.invocation import run_invocation
-from sandbox.engine.slots import NoSlotAvailable
+from sandbox.engine.slots import NoMemoryAvailable, NoSlotAvailable
 
 RESERVED_LIMIT = "ReservedFunctionConcurrentInvocationLimitExceeded"
 ACCOUNT_LIMIT = "ConcurrentInvocationLimitExceeded"
@@ -281,8 +281,9 @@ class FunctionPool:
                     on_environment=on_environment,
                     provisioned=provisioned,
                 )
-            except NoSlotAvailable as exc:
-                raise Throttled(HOST_CAP, str(exc)) from None
+            except NoSlotAvailable as exc:  # taken meanwhile by another start
+                reason = HOST_MEMORY if isinstance(exc, NoMemoryAvailable) else HOST_CAP
+                raise Throttled(reason, str(exc)) from None
             finally:
                 # Give the environment back, or destroy it when it is dead or anything raised.
                 if slot is None and created:

@@ -12,6 +12,10 @@ class NoSlotAvailable(RuntimeError):
     pass
 
 
+class NoMemoryAvailable(NoSlotAvailable):
+    """A slot is free, but the memory budget cannot hold one more environment of that size."""
+
+
 class SlotPool:
     def __init__(self, size, uid_base, memory_budget_mb=None):
         self.size = size
@@ -29,7 +33,7 @@ class SlotPool:
                     "try again in a moment."
                 )
             if not self._fits(memory_mb):
-                raise NoSlotAvailable(self.memory_message(memory_mb))
+                raise NoMemoryAvailable(self.memory_message(memory_mb))
             slot = self._free.pop(0)
             self._memory[slot] = memory_mb
             return slot
