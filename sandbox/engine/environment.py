@@ -401,7 +401,11 @@ class ExecutionEnvironment:
             payload = message.get("payload")
             if not isinstance(payload, str):
                 raise _ProtocolViolation("result", "its payload is not a string of JSON text")
-            if len(payload.encode()) > self.limits.payload_bytes:
+            try:
+                size = len(payload.encode())
+            except UnicodeEncodeError:  # a lone surrogate: not text the runtime could have sent
+                raise _ProtocolViolation("result", "its payload is not valid Unicode text") from None
+            if size > self.limits.payload_bytes:
                 return self._oversize(request_id, duration_ms, memory_mb)
             try:
                 value = json.loads(payload, parse_constant=_no_constant)

@@ -43,7 +43,9 @@ async def refuse(spec, op, args):
     raise PermissionError(f"Access Denied: this function may not read bucket {args.get('bucket')!r}")
 
 
-@pytest.mark.parametrize("forgery", ["not_json", "number", "nan", "missing", "error_shape", "error_string"])
+@pytest.mark.parametrize(
+    "forgery", ["not_json", "number", "nan", "missing", "surrogate", "error_shape", "error_string"]
+)
 def test_a_forged_result_for_the_own_request_id_ends_as_invalid_message(engine, full_isolation, forgery):
     forged, after = invoke(engine, "forged_result.py", [{"forge": forgery}, {}])
 
