@@ -231,7 +231,8 @@ SCALING = {
 # Fair shares of one server. UNRESERVED_FLOOR: what reservations never take from the functions
 # without one (AWS keeps 100 of its 1 000 unreserved: a tenth here too). LEARNER_RESERVED /
 # LEARNER_PROVISIONED: one learner's total over all their functions. LEARNER_MEMORY_MB: the
-# memory sizes of one learner's live environments together.
+# memory sizes of one learner's live environments together (a quarter of the host's budget, at
+# least 2 GB: a lesson's 1 769 MB function must fit).
 SCALING |= {
     "UNRESERVED_FLOOR": env_int(
         "UNRESERVED_CONCURRENCY_FLOOR", max(1, SCALING["ACCOUNT_CONCURRENCY"] // 10), 1, 100_000
@@ -241,7 +242,7 @@ SCALING |= {
         "LEARNER_PROVISIONED_CONCURRENCY", max(1, SANDBOX["MAX_ENVIRONMENTS"] // 8), 0, 100_000
     ),
     "LEARNER_MEMORY_MB": env_int(
-        "LEARNER_MEMORY_MB", max(1024, SANDBOX["HOST_MEMORY_MB"] // 4), 128, 10_000_000
+        "LEARNER_MEMORY_MB", min(SANDBOX["HOST_MEMORY_MB"], max(2048, SANDBOX["HOST_MEMORY_MB"] // 4)), 128
     ),
 }
 
