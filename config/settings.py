@@ -199,12 +199,15 @@ LOGGING = {
 }
 
 
-def _default_max_environments():
+def _host_memory_mb():
     try:
-        total_mb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // (1 << 20)
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // (1 << 20)
     except (ValueError, OSError):
-        total_mb = 4096
-    return max(4, min(64, total_mb // 256, (os.cpu_count() or 1) * 16))
+        return 4096
+
+
+def _default_max_environments():
+    return max(4, min(64, _host_memory_mb() // 256, (os.cpu_count() or 1) * 16))
 
 
 def _required_isolation():
@@ -261,6 +264,17 @@ SANDBOX = {
     "MB_PER_VCPU": env_int("SANDBOX_MB_PER_VCPU", 1769, 64),
     # SANDBOX_CPU_PERIOD_US: CFS period of the CPU quota; short, so throttling stays fine-grained.
     "CPU_PERIOD_US": env_int("SANDBOX_CPU_PERIOD_US", 20_000, 1000, 1_000_000),
+    # SANDBOX_HOST_MEMORY_MB: the memory all live environments may hold together (the sum of
+    # their memory sizes is admitted against it, and it is the limit of their parent cgroup).
+    # Default: three quarters of this host's memory; the rest is the server's own.
+    "HOST_MEMORY_MB": env_int("SANDBOX_HOST_MEMORY_MB", max(128, _host_memory_mb() * 3 // 4), 128),
+    # The `coldstart` helpers' calls to the parent (e.g. buckets.get_object), per invocation: how
+    # many (SANDBOX_SERVICE_CALLS), how long a call may be and how long a reply (a 5 MB bucket
+    # object is 6.7 MB in base64). A handler that sends a call before reading the last reply is
+    # ended.
+    "SERVICE_CALLS_PER_INVOCATION": env_int("SANDBOX_SERVICE_CALLS", 1000, 1, 1_000_000),
+    "SERVICE_CALL_BYTES": 64 * 1024,
+    "SERVICE_REPLY_BYTES": 8 * 1024 * 1024,
 }
 
 # Prices: AWS's published us-east-1 x86_64 prices, written once in the billing rules (which the
@@ -320,6 +334,23 @@ SCALING = {
     # IDLE_TTL_S: an idle on-demand environment is reclaimed after this long (AWS: undocumented,
     # minutes in practice).
     "IDLE_TTL_S": env_float("IDLE_TTL_S", 300.0, 0.1) * TIMER_SCALE,
+}
+# Fair shares of one server. UNRESERVED_FLOOR: what reservations never take from the functions
+# without one (AWS keeps 100 of its 1 000 unreserved: a tenth here too). LEARNER_RESERVED /
+# LEARNER_PROVISIONED: one learner's total over all their functions. LEARNER_MEMORY_MB: the
+# memory sizes of one learner's live environments together (a quarter of the host's budget, at
+# least 2 GB: a lesson's 1 769 MB function must fit).
+SCALING |= {
+    "UNRESERVED_FLOOR": env_int(
+        "UNRESERVED_CONCURRENCY_FLOOR", max(1, SCALING["ACCOUNT_CONCURRENCY"] // 10), 1, 100_000
+    ),
+    "LEARNER_RESERVED": env_int("LEARNER_RESERVED_CONCURRENCY", SCALING["LEARNER_CONCURRENCY"], 0, 100_000),
+    "LEARNER_PROVISIONED": env_int(
+        "LEARNER_PROVISIONED_CONCURRENCY", max(1, SANDBOX["MAX_ENVIRONMENTS"] // 8), 0, 100_000
+    ),
+    "LEARNER_MEMORY_MB": env_int(
+        "LEARNER_MEMORY_MB", min(SANDBOX["HOST_MEMORY_MB"], max(2048, SANDBOX["HOST_MEMORY_MB"] // 4)), 128
+    ),
 }
 
 # What the sandbox worker runs besides invocations (event-source pollers, schedulers), and what

@@ -306,6 +306,7 @@ def set_provisioned(function, qualifier, count):
             f"Provisioned concurrency ({others + count} in all) cannot exceed the function's reserved "
             f"concurrency ({reserved})."
         )
+    _check_learner_share(function, qualifier, count)
     config, created = ProvisionedConcurrency.objects.get_or_create(
         function=function, qualifier=qualifier, defaults={"requested": count}
     )
@@ -313,6 +314,33 @@ def set_provisioned(function, qualifier, count):
         config.requested = count
         config.save(update_fields=["requested"])
     return config
+
+
+def _check_learner_share(function, qualifier, count):
+    """One learner's provisioned environments together stay within their share of the server
+    (settings.SCALING LEARNER_PROVISIONED, and LEARNER_MEMORY_MB at each version's memory)."""
+    scaling = settings.SCALING
+    others = ProvisionedConcurrency.objects.filter(function__owner_id=function.owner_id).exclude(
+        function=function, qualifier=qualifier
+    )
+    rows = list(others.select_related("function"))
+    held = sum(c.requested for c in rows)
+    cap = scaling["LEARNER_PROVISIONED"]
+    if held + count > cap:
+        raise Invalid(
+            f"Provisioned concurrency {count} is over your share: your functions may keep {cap} "
+            f"provisioned environments in all and the others keep {held}, so at most "
+            f"{max(0, cap - held)} is left for this one."
+        )
+    memory_cap = scaling["LEARNER_MEMORY_MB"]
+    held_mb = sum(c.requested * c.function.memory_mb for c in rows)
+    needed = count * function.memory_mb
+    if held_mb + needed > memory_cap:
+        raise Invalid(
+            f"Provisioned concurrency {count} at {function.memory_mb} MB would hold {needed} MB: your "
+            f"share of this server's memory is {memory_cap} MB and your other provisioned environments "
+            f"hold {held_mb} MB. Lower the count or the function's memory."
+        )
 
 
 def provisioned_of(function, qualifier):

@@ -33,10 +33,12 @@ def isolation():
 
 @pytest.fixture
 def engine(isolation):
-    """A real engine; after the test, nothing it started may be left (processes, cgroups, slots)."""
+    """A real engine; after the test, nothing it started may be left (processes, cgroups, slots),
+    and no pool on it holds a busy slot without an invocation running or a dead environment."""
     limits = Limits.from_table(settings.SANDBOX)
     eng = Engine(isolation, limits, SlotPool(SLOT_COUNT, SLOT_UID_BASE), Prices())
     yield eng
+    broken = {id(pool): pool.leaks() for pool in list(eng.pools)}
     uids = {SLOT_UID_BASE + n for n in range(SLOT_COUNT)}
     leftovers = processes_of_uids(uids) if isolation.switch_uid else []
     for pid in leftovers:  # sweep, so one failure does not poison the next tests
@@ -45,6 +47,7 @@ def engine(isolation):
         except ProcessLookupError:
             pass
     cgroups.sweep_stale()
+    assert not any(broken.values()), f"a pool broke its invariants: {broken}"
     assert eng.slots.in_use == 0, "an environment slot was not given back"
     assert not leftovers, f"sandbox processes survived the test: {leftovers}"
     if isolation.cgroup_version:

@@ -415,3 +415,35 @@ async def test_when_every_environment_is_in_use_invoking_is_429_too_many_request
 
     response = await invoke(api, function, {"name": "again"})
     assert response.status_code == 200, "a slot given back was not usable again"
+
+
+FORGER = textwrap.dedent(
+    """
+    import json
+    from coldstart import channel
+
+    def handler(event, context):
+        forged = {"type": "result", "id": context.aws_request_id, "payload": "{not json"}
+        channel._messages.write("\\n" + json.dumps(forged) + "\\n")
+        return "never seen"
+    """
+)
+
+
+@TRANSACTIONAL
+async def test_a_forged_result_is_a_clear_error_record_and_frees_the_slot(worker_session):
+    api, forger = await signed_in_api("mallory", FORGER)
+    other_api, other = await signed_in_api("ada")
+
+    for _ in range(3):
+        response = await invoke(api, forger)
+        assert response.status_code == 200, response.content
+        body = response.json()
+        assert body["status"] == "error"
+        assert body["error"]["errorType"] == "Runtime.InvalidMessage"
+        assert body["cold"] is True
+    assert get_engine().slots.in_use == 0
+    response = await invoke(other_api, other, {"name": "ada"})
+    assert response.status_code == 200 and response.json()["result"] == {"greeting": "hello ada"}
+    stored = await Invocation.objects.filter(function=forger).acount()
+    assert stored == 3

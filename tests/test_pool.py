@@ -9,7 +9,9 @@ from django.conf import settings
 from sandbox.engine.pool import (
     ACCOUNT_LIMIT,
     HOST_CAP,
+    HOST_MEMORY,
     LEARNER_CONCURRENCY,
+    LEARNER_MEMORY,
     LEARNER_RATE,
     RESERVED_LIMIT,
     Account,
@@ -257,3 +259,157 @@ def test_a_version_has_its_own_environments_so_a_new_version_starts_cold(engine)
     assert [r.cold for r in records] == [True, True, False, False]
     assert [r.executed_version for r in records] == ["1", "2", "1", "2"]
     assert all(r.logs[0].endswith(f"Version: {r.executed_version}") for r in records)
+
+
+# ---------------------------------------------------------------- whatever goes wrong
+
+
+class SinkFailed(Exception):
+    pass
+
+
+@pytest.mark.parametrize("fail_on", ["START", "handler output", "END", "REPORT"])
+def test_an_exception_in_the_invoke_path_gives_the_slot_back(engine, fail_on):
+    """The log sink (the worker's batcher) raises at one point of the invocation: the invocation
+    fails, its environment is destroyed and its slot given back; the next one starts fresh."""
+    source = "def handler(event, context):\n    print('handler output')\n    return 1\n"
+
+    def sink(line):
+        if line.startswith(fail_on):
+            raise SinkFailed(line)
+
+    async def scenario():
+        pool = make_pool(engine, source)
+        try:
+            await pool.invoke("{}")  # warm: the failing invocation reuses this environment
+            with pytest.raises(SinkFailed):
+                await pool.invoke("{}", on_log=sink)
+            after_failure = (engine.slots.in_use, pool.live_environments, pool.leaks())
+            record, _ = await pool.invoke("{}")
+            return after_failure, record
+        finally:
+            pool.close()
+
+    after_failure, record = asyncio.run(scenario())
+    assert after_failure == (0, 0, [])
+    assert record.status == "ok" and record.cold
+
+
+def test_a_cancelled_invocation_destroys_its_environment_and_gives_the_slot_back(engine):
+    async def scenario():
+        pool = make_pool(engine, "import time\ndef handler(event, context):\n    time.sleep(30)\n")
+        try:
+            task = asyncio.ensure_future(pool.invoke("{}"))
+            while not pool.slots or pool.slots[0].environment.state != "busy":
+                await asyncio.sleep(0.01)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            return engine.slots.in_use, pool.live_environments, pool.in_flight, pool.leaks()
+        finally:
+            pool.close()
+
+    assert asyncio.run(scenario()) == (0, 0, 0, [])
+
+
+# ---------------------------------------------------------------- fair shares
+
+
+QUICK = "def handler(e, c):\n    return 1\n"
+
+
+def test_the_host_admits_environments_against_its_memory_budget(engine):
+    engine.slots = SlotPool(8, engine.slots.uid_base, memory_budget_mb=1024)
+
+    async def scenario():
+        account = Account(account_limits())
+        big = FunctionPool(engine, spec_for(SLOW, memory_mb=512), account)
+        huge = FunctionPool(engine, spec_for(QUICK, memory_mb=2048), account)
+        try:
+            results = await burst(big, 3)  # 2 x 512 MB fit; the third does not
+            (too_big,) = await burst(huge, 1)
+            return results, too_big, engine.slots.memory_in_use
+        finally:
+            big.close()
+            huge.close()
+
+    results, too_big, in_use = asyncio.run(scenario())
+    assert len(ran(results)) == 2
+    (throttle,) = throttles(results)
+    assert throttle.reason == HOST_MEMORY
+    assert "memory budget of 1024 MB" in throttle.message
+    assert isinstance(too_big, Throttled) and too_big.reason == HOST_MEMORY
+    assert in_use == 1024  # the two idle 512 MB environments, until closed
+
+
+def test_an_idle_environment_of_another_function_is_evicted_to_make_memory_room(engine):
+    engine.slots = SlotPool(8, engine.slots.uid_base, memory_budget_mb=1024)
+
+    async def scenario():
+        account = Account(account_limits())
+        one = FunctionPool(engine, spec_for(QUICK, memory_mb=1024), account)
+        two = FunctionPool(engine, spec_for(QUICK, memory_mb=512), account)
+        try:
+            (a,) = await burst(one, 1)
+            (b,) = await burst(two, 1)
+            return a, b, one.live_environments
+        finally:
+            one.close()
+            two.close()
+
+    a, b, one_live = asyncio.run(scenario())
+    assert a[0].status == "ok" and b[0].status == "ok"
+    assert one_live == 0
+
+
+def test_a_learner_s_live_environments_are_held_to_their_memory_share(engine):
+    async def scenario():
+        account = Account(account_limits(learner_memory_mb=1024))
+        alice = FunctionPool(engine, spec_for(SLOW, memory_mb=512), account, owner="alice")
+        bob = FunctionPool(engine, spec_for(SLOW, memory_mb=512), account, owner="bob")
+        try:
+            return await asyncio.gather(burst(alice, 3), burst(bob, 2))
+        finally:
+            alice.close()
+            bob.close()
+
+    alice, bob = asyncio.run(scenario())
+    assert len(ran(alice)) == 2
+    (throttle,) = throttles(alice)
+    assert throttle.reason == LEARNER_MEMORY
+    assert "your share of this classroom server is 1024 MB" in throttle.message
+    assert len(ran(bob)) == 2 and not throttles(bob)
+
+
+def test_reservations_never_take_the_unreserved_floor(engine):
+    async def scenario():
+        account = Account(account_limits(concurrency=4, unreserved_floor=2))
+        greedy = make_pool(engine, account=account, owner="mallory", reserved=4)  # stored before the cap
+        other = make_pool(engine, account=account, owner="alice")
+        try:
+            return await burst(other, 3), account.unreserved_capacity()
+        finally:
+            greedy.close()
+            other.close()
+
+    results, capacity = asyncio.run(scenario())
+    assert capacity == 2
+    assert len(ran(results)) == 2
+    assert {t.reason for t in throttles(results)} == {ACCOUNT_LIMIT}
+
+
+def test_provisioned_environments_stop_at_the_learner_s_memory_share(engine):
+    events = []
+
+    async def scenario():
+        limits = account_limits(learner_memory_mb=1024)
+        account = Account(limits, on_event=lambda kind, **data: events.append(kind))
+        pool = FunctionPool(engine, spec_for(QUICK, memory_mb=512), account, owner="alice")
+        try:
+            await pool.set_provisioned(5)
+            return sum(s.provisioned for s in pool.slots)
+        finally:
+            pool.close()
+
+    assert asyncio.run(scenario()) == 2
+    assert "provisioning_blocked" in events

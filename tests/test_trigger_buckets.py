@@ -2,6 +2,7 @@
 invokes, to functions subscribed with a matching prefix/suffix; a handler reads granted buckets
 through `coldstart.buckets` in the real sandbox and is denied the others."""
 
+import asyncio
 import hashlib
 import json
 
@@ -90,6 +91,7 @@ async def test_an_upload_invokes_the_subscribed_function_which_reads_the_object(
     assert invocation.result["body"] == "hello bucket"
     assert invocation.result["listed"] == ["uploads/my notes+1.txt"]
     assert invocation.result["denied"].startswith("Access Denied")
+    assert "secret-bucket" not in invocation.result["denied"]  # refusals repeat no argument
 
 
 @TRANSACTIONAL
@@ -161,3 +163,28 @@ def test_bucket_names_follow_the_s3_rules(db):
     with pytest.raises(buckets.BucketError) as caught:
         buckets.create_bucket(owner, "my.photos-2")
     assert caught.value.status == 409
+
+
+@pytest.mark.django_db
+def test_service_refusals_never_repeat_the_arguments(django_user_model):
+    from sandbox.engine.outcomes import FunctionSpec
+    from triggers import services
+
+    owner = django_user_model.objects.create_user("ada")
+    buckets.create_bucket(owner, "secret-bucket")
+    spec = FunctionSpec(name="fn", handler="lambda_function.handler", files={}, key=None)
+    calls = [
+        ("buckets.get_object", {"bucket": "A" * 6_000_000, "key": "k"}),
+        ("buckets.get_object", {"bucket": "secret-bucket", "key": "K" * 6_000_000}),
+        ("buckets.get_object", {"bucket": "secret-bucket", "key": "plans.txt"}),
+        ("buckets.list_objects", {"bucket": "secret-bucket", "prefix": "P" * 5000}),
+        ("buckets.list_objects", {"bucket": "no-such-bucket"}),
+        ("S" * 100_000, {}),
+    ]
+    for op, args in calls:
+        with pytest.raises(services.ServiceError) as refused:
+            asyncio.run(services.handle(spec, op, args))
+        message = str(refused.value)
+        assert len(message) < 200, message
+        echoes = ("AAAA", "KKKK", "PPPP", "SSSS", "secret-bucket", "plans.txt")
+        assert not any(echo in message for echo in echoes), message

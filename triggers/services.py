@@ -1,7 +1,8 @@
 """Answers to handlers' `coldstart` helper calls (settings.SANDBOX_SERVICES), in the worker.
 
 `spec.key` is the calling function's id. A function reads only buckets it was granted
-(subscribing it to a bucket grants read); anything else is "Access Denied".
+(subscribing it to a bucket grants read); anything else is "Access Denied". Refusals never repeat
+the caller's arguments (the handler has them): a reply costs the parent no more than its own text.
 """
 
 import base64
@@ -11,6 +12,8 @@ from asgiref.sync import sync_to_async
 from .models import Bucket, BucketGrant, BucketObject
 
 LIST_LIMIT = 1000
+MAX_KEY = 1024  # S3's limit on a key
+MAX_BUCKET = 63  # S3's limit on a bucket name
 
 
 class ServiceError(Exception):
@@ -19,15 +22,21 @@ class ServiceError(Exception):
 
 async def handle(spec, op, args):
     if op == "buckets.get_object":
-        return await sync_to_async(get_object)(spec.key, args.get("bucket"), args.get("key"))
+        key = args.get("key")
+        if not isinstance(key, str) or not key or len(key) > MAX_KEY:
+            raise ServiceError(f"InvalidArgument: the object key is a string of 1 to {MAX_KEY} characters.")
+        return await sync_to_async(get_object)(spec.key, args.get("bucket"), key)
     if op == "buckets.list_objects":
-        return await sync_to_async(list_objects)(spec.key, args.get("bucket"), args.get("prefix") or "")
-    raise ServiceError(f"Unknown Coldstart service operation {op!r}.")
+        prefix = args.get("prefix") or ""
+        if not isinstance(prefix, str) or len(prefix) > MAX_KEY:
+            raise ServiceError(f"InvalidArgument: the prefix is a string of at most {MAX_KEY} characters.")
+        return await sync_to_async(list_objects)(spec.key, args.get("bucket"), prefix)
+    raise ServiceError("Unknown Coldstart service operation.")
 
 
 def _granted_bucket(function_id, name):
-    if not isinstance(name, str) or not name:
-        raise ServiceError("InvalidArgument: give the bucket name as a string.")
+    if not isinstance(name, str) or not name or len(name) > MAX_BUCKET:
+        raise ServiceError(f"InvalidArgument: a bucket name is a string of 1 to {MAX_BUCKET} characters.")
     bucket = Bucket.objects.filter(name=name).first()
     granted = (
         bucket is not None
@@ -37,7 +46,7 @@ def _granted_bucket(function_id, name):
     if not granted:
         # Like S3, do not reveal whether a bucket the caller may not read exists.
         raise ServiceError(
-            f"Access Denied: this function may not read bucket {name!r}. "
+            "Access Denied: this function may not read that bucket. "
             "Subscribe it to the bucket (or grant read) on the Triggers tab."
         )
     return bucket
@@ -47,7 +56,7 @@ def get_object(function_id, bucket_name, key):
     bucket = _granted_bucket(function_id, bucket_name)
     obj = BucketObject.objects.filter(bucket=bucket, key=key).first()
     if obj is None:
-        raise ServiceError(f"NoSuchKey: the bucket {bucket_name!r} has no object {key!r}.")
+        raise ServiceError("NoSuchKey: the specified key does not exist.")
     return {
         "body": base64.b64encode(bytes(obj.body)).decode(),
         "size": obj.size,

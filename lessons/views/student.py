@@ -327,6 +327,7 @@ def step_concurrency(request, slug, number):
     alias `live` at it, provision it (AWS provisions versions and aliases, never $LATEST)."""
     step, row = _own_progress(request, slug, number)
     function = row.function
+    status = 200
     try:
         with transaction.atomic():
             changed = apply_concurrency(function, request.POST)
@@ -346,10 +347,13 @@ def step_concurrency(request, slug, number):
                 "and its provisioned environment is initialising."
             )
     except ConfigError as exc:
-        note = str(exc)
+        note, status = str(exc), 400
+        function.refresh_from_db()
     except versions.VersionsError as exc:
-        note = exc.message
-    return render(request, "lessons/fragments/concurrency.html", _concurrency_context(function, step, note))
+        note, status = exc.message, 400
+        function.refresh_from_db()
+    context = _concurrency_context(function, step, note)
+    return render(request, "lessons/fragments/concurrency.html", context, status=status)
 
 
 def _concurrency_context(function, step, note=""):

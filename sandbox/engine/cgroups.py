@@ -263,6 +263,49 @@ def _enable_v2_controllers(base):
         pass
 
 
+def limit_base(memory_bytes, group=GROUP_DIR):
+    """Cap the memory of every environment together: the parent cgroup of all of them gets
+    `memory_bytes` (the host's budget), a backstop behind the per-environment limits. Returns
+    the limit in force, or None when it could not be set (e.g. more is in use already)."""
+    version = detect_version(group)
+    if version is None:
+        return None
+    try:
+        if version == 1:
+            base = _v1_bases(group)["memory"]
+            base.mkdir(exist_ok=True)
+            memsw = base / "memory.memsw.limit_in_bytes"
+            # memsw may never be below the memory limit: raise it first when growing.
+            if memsw.exists() and int(_read(memsw)) < memory_bytes:
+                _write(memsw, memory_bytes)
+            _write(base / "memory.limit_in_bytes", memory_bytes)
+            if memsw.exists():
+                _write(memsw, memory_bytes)
+        else:
+            base = _v2_base(group)
+            base.mkdir(exist_ok=True)
+            _enable_v2_controllers(base)
+            _write(base / "memory.max", memory_bytes)
+    except (OSError, ValueError):
+        return None
+    return base_memory_limit()
+
+
+def base_memory_limit():
+    """The memory limit of the environments' parent cgroup, in bytes (None when unlimited)."""
+    version = detect_version()
+    if version is None:
+        return None
+    try:
+        if version == 1:
+            value = _read(_v1_bases()["memory"] / "memory.limit_in_bytes").strip()
+        else:
+            value = _read(_v2_base() / "memory.max").strip()
+    except OSError:
+        return None
+    return None if value == "max" or int(value) >= 1 << 62 else int(value)
+
+
 def join(paths):
     """Called in the child between fork and exec: move this process into its cgroups."""
     for path in paths:

@@ -4,6 +4,8 @@ It knows nothing of Django: the worker builds it from the settings (sandbox/work
 benchmarks and tests build it directly.
 """
 
+import weakref
+
 from sandbox.engine.environment import ExecutionEnvironment
 
 
@@ -13,6 +15,7 @@ class Engine:
         self.limits = limits
         self.slots = slots
         self.prices = prices
+        self.pools = weakref.WeakSet()  # every FunctionPool on this engine, for invariant checks
 
     services = None  # async (spec, op, args) -> JSON: what `coldstart` helpers in handlers call
 

@@ -19,7 +19,7 @@ import uuid
 from datetime import UTC, datetime
 
 from sandbox.engine.cgroups import Cgroup
-from sandbox.engine.framing import OVERSIZE, MessageFramer, PipeReader
+from sandbox.engine.framing import CALL_TOO_LONG, OVERSIZE, MessageFramer, PipeReader
 from sandbox.engine.isolation import TASK_ROOT, default_rlimits, launch_spec
 from sandbox.engine.outcomes import InitOutcome, InvokeOutcome
 from sandbox.engine.rules import logconfig, report
@@ -38,6 +38,7 @@ class ExecutionEnvironment:
         self.name = f"w{os.getpid()}-e{self.id}"
         self.log_stream_name = f"{datetime.now(UTC):%Y/%m/%d}/[{spec.version}]{uuid.uuid4().hex}"
         self.state = "new"  # new -> ready <-> busy -> dead
+        self.end_reason = None  # set when the environment ends itself for a reason of its own
         self.invocations = 0
         self.init_duration_ms = None
         self.slot = None
@@ -45,9 +46,14 @@ class ExecutionEnvironment:
         self.process = None
         self._sink = None
         self._pending_lines = []
+        self._pending_bytes = 0
+        self._sink_error = None
         self._output_bytes = 0
         self._truncated = False
-        self._messages = None
+        self._framer = None
+        self._message_waiter = None
+        self._exit_drained = False
+        self._calls = 0
         self._exited = None
         self._fds = []
         self._writer = None
@@ -57,9 +63,12 @@ class ExecutionEnvironment:
     # ----------------------------------------------------------------- output handling
     def _emit(self, line):
         if self._sink is None:
-            self._pending_lines.append(line)  # written while idle: shown with the next invoke
+            # Written while idle: shown with the next invoke (within the output cap).
+            if self._pending_bytes + len(line) < self.limits.output_cap_bytes:
+                self._pending_lines.append(line)
+                self._pending_bytes += len(line) + 1
             return
-        if self._truncated:
+        if self._truncated or self._sink_error is not None:
             return
         self._output_bytes += len(line) + 1
         if self._output_bytes > self.limits.output_cap_bytes:
@@ -74,42 +83,53 @@ class ExecutionEnvironment:
 
     def _set_sink(self, sink):
         self._sink = sink
+        self._sink_error = None
         self._output_bytes = 0
         self._truncated = False
         if sink is not None:
-            pending, self._pending_lines = self._pending_lines, []
+            pending, self._pending_lines, self._pending_bytes = self._pending_lines, [], 0
             for line in pending:
                 self._emit(line)
 
     def _on_output(self, data):
-        for line in self._out_lines.feed(data):
-            self._emit(line)
+        try:
+            for line in self._out_lines.feed(data):
+                self._emit(line)
+        except Exception as exc:  # the sink failed: the invocation raises it when it ends
+            self._sink_error = exc
 
     def _on_output_eof(self):
-        for line in self._out_lines.finish():
-            self._emit(line)
+        try:
+            for line in self._out_lines.finish():
+                self._emit(line)
+        except Exception as exc:
+            self._sink_error = exc
+
+    def _raise_sink_error(self):
+        if self._sink_error is not None:
+            raise self._sink_error
 
     # ----------------------------------------------------------------- lifecycle
-    def _environment_variables(self):
+    def _init_message(self):
+        """What the runtime needs to start: the code, and the configuration it turns into the
+        handler's environment variables itself (lambda_core.lambda_environment, as in the
+        browser). The learner's variables travel here, never on a command line or through the
+        environment of the root-run helpers that start the sandbox (bubblewrap, setpriv)."""
         spec = self.spec
-        env = {
-            "AWS_LAMBDA_FUNCTION_NAME": spec.name,
-            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_mb),
-            "AWS_LAMBDA_FUNCTION_VERSION": spec.version,
-            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{spec.name}",
-            "AWS_LAMBDA_LOG_STREAM_NAME": self.log_stream_name,
-            "AWS_REGION": spec.region,
-            "AWS_DEFAULT_REGION": spec.region,
-            "_HANDLER": spec.handler,
-            "LAMBDA_TASK_ROOT": TASK_ROOT,
-            "LAMBDA_RUNTIME_DIR": "/var/runtime",
-            "TZ": ":UTC",
-            "LANG": "en_US.UTF-8",
-            "PATH": "/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:/opt/bin",
+        return {
+            "handler": spec.handler,
+            "files": spec.files,
+            "function_name": spec.name,
+            "function_version": spec.version,
+            "memory_mb": spec.memory_mb,
+            "arn": spec.arn,
+            "region": spec.region,
+            "log_stream_name": self.log_stream_name,
+            "environment": {str(k): str(v) for k, v in (spec.environment or {}).items()},
+            # AWS_LAMBDA_LOG_FORMAT / _LEVEL, when the logging configuration says JSON.
+            "log_environment": logconfig.runtime_environment(spec.logging),
+            "service_call_bytes": self.limits.service_call_bytes,
         }
-        env.update(logconfig.runtime_environment(spec.logging))
-        env.update({str(k): str(v) for k, v in (spec.environment or {}).items()})
-        return env
 
     def _cpu_quota_us(self):
         limits = self.limits
@@ -117,47 +137,44 @@ class ExecutionEnvironment:
         return max(1000, int(limits.cpu_period_us * share))
 
     async def start(self, on_log, request_id="init"):
-        """The init phase. Returns an InitOutcome; the environment is ready only if ok."""
+        """The init phase. Returns an InitOutcome; the environment is ready only if ok. Whatever
+        goes wrong on the way, the environment is destroyed and its slot given back."""
+        try:
+            return await self._start(on_log, request_id)
+        except BaseException:
+            self._set_sink(None)
+            self.destroy()
+            raise
+
+    async def _start(self, on_log, request_id):
         loop = asyncio.get_running_loop()
         started = time.monotonic()
-        self._messages = asyncio.Queue()
         self._out_lines = LineSplitter(self.limits.max_line_bytes)
         self._set_sink(on_log)
         iso = self.isolation
-        self.slot = self.slots.acquire()
-        try:
-            if iso.cgroup_version:
-                self.cgroup = Cgroup(self.name, iso.cgroup_version, iso.cgroup_group)
-                # Init runs with a full vCPU (Lambda boosts CPU during init); the quota
-                # proportional to memory applies from the first invocation on.
-                self.cgroup.configure(
-                    self.spec.memory_mb << 20,
-                    self.limits.pids_max,
-                    self.limits.cpu_period_us,
-                    self.limits.cpu_period_us,
-                )
-            await self._spawn(loop)
-        except Exception:
-            self.destroy()
-            raise
-        init_message = {
-            "handler": self.spec.handler,
-            "files": self.spec.files,
-            "function_name": self.spec.name,
-            "function_version": self.spec.version,
-            "memory_mb": self.spec.memory_mb,
-            "arn": self.spec.arn,
-            "log_stream_name": self.log_stream_name,
-        }
-        self._writer.write(json.dumps(init_message).encode() + b"\n")
-        message = await self._wait_message(started + self.limits.init_timeout_s)
+        self.slot = self.slots.acquire(self.spec.memory_mb)
+        if iso.cgroup_version:
+            self.cgroup = Cgroup(self.name, iso.cgroup_version, iso.cgroup_group)
+            # Init runs with a full vCPU (Lambda boosts CPU during init); the quota
+            # proportional to memory applies from the first invocation on.
+            self.cgroup.configure(
+                self.spec.memory_mb << 20,
+                self.limits.pids_max,
+                self.limits.cpu_period_us,
+                self.limits.cpu_period_us,
+            )
+        await self._spawn(loop)
+        self._writer.write(json.dumps(self._init_message()).encode() + b"\n")
+        deadline = started + self.limits.init_timeout_s
+        message = await self._wait_message(deadline)
         while message is not None and (
-            message is OVERSIZE or message.get("type") not in ("init_done", "init_error")
+            not isinstance(message, dict) or message.get("type") not in ("init_done", "init_error")
         ):
-            message = await self._wait_message(started + self.limits.init_timeout_s)
+            message = await self._wait_message(deadline)
         arrived = message.get("_arrived") if isinstance(message, dict) else None
         self.init_duration_ms = ((arrived or time.monotonic()) - started) * 1000
         self._output.drain()
+        self._raise_sink_error()
         if message is not None and message.get("type") == "init_done":
             self.state = "ready"
             if self.cgroup:
@@ -182,9 +199,9 @@ class ExecutionEnvironment:
                 "stackTrace": [],
             }
             return InitOutcome(False, self.init_duration_ms, "timeout", error, [line])
-        error = message.get("error")
-        if not isinstance(error, dict):
-            error = {"errorType": "Runtime.Unknown", "errorMessage": ""}
+        error = _checked_error(message.get("error"))
+        if error is None:
+            error = _invalid_message("init_error", "its error is not an object of strings")
         return InitOutcome(False, self.init_duration_ms, "error", error)
 
     async def _spawn(self, loop):
@@ -193,6 +210,7 @@ class ExecutionEnvironment:
         msgs_r, msgs_w = os.pipe2(os.O_CLOEXEC)
         out_r, out_w = os.pipe2(os.O_CLOEXEC)
         child_fds = [events_r, msgs_w, out_w]
+        self._fds = [out_r, msgs_r, events_w]  # closed by destroy() if anything below fails
         seccomp_fd = None
         if iso.seccomp_filter is not None and iso.bwrap:
             seccomp_fd = os.memfd_create("seccomp", os.MFD_CLOEXEC)
@@ -204,7 +222,7 @@ class ExecutionEnvironment:
             rlimits.pop(__import__("resource").RLIMIT_NPROC)  # would count all our own processes
         spec = launch_spec(
             iso,
-            env=self._environment_variables(),
+            env=_process_variables(),
             uid=self.slots.uid(self.slot),
             cgroup_paths=self.cgroup.join_paths if self.cgroup else [],
             seccomp_fd=seccomp_fd,
@@ -225,12 +243,14 @@ class ExecutionEnvironment:
         finally:
             for fd in child_fds:
                 os.close(fd)
-        self._fds = [out_r, msgs_r]
-        framer = MessageFramer(self.limits.payload_bytes + 64 * 1024, self._messages.put_nowait)
+        self._framer = MessageFramer(self.limits.payload_bytes + 64 * 1024, self.limits.service_call_bytes)
         self._output = PipeReader(out_r, self._on_output, self._on_output_eof)
-        self._message_pipe = PipeReader(msgs_r, framer.feed, chunk_bytes=1 << 20)
+        self._message_pipe = PipeReader(
+            msgs_r, self._on_message_data, self._wake_message_waiter, chunk_bytes=1 << 20
+        )
         self._output.start(loop)
         self._message_pipe.start(loop)
+        self._fds.remove(events_w)  # the writer owns it from here
         self._writer, _ = await loop.connect_write_pipe(
             asyncio.Protocol, os.fdopen(events_w, "wb", buffering=0)
         )
@@ -246,35 +266,62 @@ class ExecutionEnvironment:
         if not self._exited.done():
             self._exited.set_result(self.process.wait())
 
+    def _on_message_data(self, data):
+        self._framer.feed(data)
+        if self._framer.has_line:
+            self._message_pipe.pause()  # read on only when asked: a flood blocks in the child
+            self._wake_message_waiter()
+
+    def _wake_message_waiter(self):
+        waiter = self._message_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
     async def _wait_message(self, deadline):
-        """The next protocol message, or None when the child exits or the deadline passes."""
+        """The next protocol message, or None when the child exits or the deadline passes. The
+        deadline is checked for every message: one that arrived after it is not taken."""
+        loop = asyncio.get_running_loop()
         while True:
-            if not self._messages.empty():
-                return self._messages.get_nowait()
+            message = self._framer.next()
+            if message is not None:
+                if not isinstance(message, dict) or message["_arrived"] <= deadline:
+                    return message
+                return None
+            if time.monotonic() >= deadline:
+                return None
             if self._exited.done():
-                self._message_pipe.drain()
-                if not self._messages.empty():
-                    return self._messages.get_nowait()
-                return None
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return None
-            getter = asyncio.ensure_future(self._messages.get())
-            done, _ = await asyncio.wait(
-                {getter, self._exited}, timeout=remaining, return_when=asyncio.FIRST_COMPLETED
-            )
-            if getter in done:
-                return getter.result()
-            getter.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await getter
+                if self._exit_drained:
+                    return None
+                self._exit_drained = True
+                self._message_pipe.drain(self._framer.limit + (1 << 20))
+                continue
+            self._message_pipe.resume(loop)
+            self._message_waiter = waiter = loop.create_future()
+            try:
+                await asyncio.wait(
+                    {waiter, self._exited},
+                    timeout=deadline - time.monotonic(),
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+            finally:
+                self._message_waiter = None
+                waiter.cancel()
 
     async def invoke(self, request_id, event_text, on_log, invoked_arn=None):
         """Run one event. The environment must be ready; it is dead afterwards on a timeout,
-        out-of-memory or crash. `invoked_arn` is the ARN the caller used (the context's
-        invoked_function_arn): with an alias or version when it named one."""
+        out-of-memory, crash or broken protocol, and whenever anything on the way raises.
+        `invoked_arn` is the ARN the caller used (the context's invoked_function_arn): with an
+        alias or version when it named one."""
         assert self.state == "ready", self.state
         self.state = "busy"
+        try:
+            return await self._invoke(request_id, event_text, on_log, invoked_arn)
+        except BaseException:
+            self._set_sink(None)
+            self.destroy()
+            raise
+
+    async def _invoke(self, request_id, event_text, on_log, invoked_arn):
         self.invocations += 1
         self._set_sink(on_log)
         timeout = self.spec.timeout_s
@@ -291,66 +338,130 @@ class ExecutionEnvironment:
         ).encode()
         if self.cgroup:
             self.cgroup.reset_peak()
-        while not self._messages.empty():  # nothing left over may answer this invocation
-            self._messages.get_nowait()
+        # Nothing left over may answer this invocation (the child is frozen: the pipe holds
+        # at most its capacity).
+        self._message_pipe.drain(self._framer.limit + (1 << 20))
+        self._framer.discard()
+        self._calls = 0
         self._thaw()
         started = time.monotonic()
+        deadline = started + timeout
         self._writer.write(request)
+        violation = None
         while True:
-            message = await self._wait_message(started + timeout)
+            message = await self._wait_message(deadline)
             if message is None or message is OVERSIZE:
                 break
-            if message.get("type") == "call":
-                await self._answer(message)
-            elif message.get("type") in ("result", "error") and message.get("id") == request_id:
+            if message is CALL_TOO_LONG:
+                violation = _ProtocolViolation(
+                    "call", f"a service call is over {self.limits.service_call_bytes} bytes"
+                )
+                break
+            kind = message.get("type")
+            if kind == "call":
+                try:
+                    answered = await self._answer(message, deadline)
+                except _ProtocolViolation as exc:
+                    violation = exc
+                    break
+                if not answered:
+                    message = None  # the deadline passed while the parent answered
+                    break
+            elif kind in ("result", "error") and message.get("id") == request_id:
                 break
         ended = message.get("_arrived") if isinstance(message, dict) else None
         duration_ms = ((ended or time.monotonic()) - started) * 1000
         self._output.drain()
+        self._raise_sink_error()
         memory_mb = self._peak_memory_mb()
-        oversize = InvokeOutcome(
-            "error", duration_ms, memory_mb, error=_oversize_error(request_id, self.limits.payload_bytes)
-        )
-        if message is None:
+        if violation is None and message is not None and message is not OVERSIZE:
+            try:
+                outcome = self._answer_of(message, request_id, duration_ms, memory_mb)
+            except _ProtocolViolation as exc:
+                violation = exc
+        if violation is not None:
+            error = _invalid_message(violation.kind, str(violation), request_id)
+            outcome = InvokeOutcome("error", duration_ms, memory_mb, error=error)
+        elif message is None:
             outcome = self._abnormal_end(request_id, duration_ms, memory_mb)
         elif message is OVERSIZE:
-            outcome = oversize
-        elif message["type"] == "result":
-            payload = message.get("payload")
-            if not isinstance(payload, str):
-                payload = "null"
-            outcome = (
-                oversize
-                if len(payload.encode()) > self.limits.payload_bytes
-                else (InvokeOutcome("ok", duration_ms, memory_mb, payload=payload))
-            )
-        else:
-            error = message.get("error")
-            if not isinstance(error, dict):
-                error = {"errorType": "Runtime.Unknown", "errorMessage": "", "stackTrace": []}
-            outcome = InvokeOutcome("error", duration_ms, memory_mb, error=error)
+            outcome = self._oversize(request_id, duration_ms, memory_mb)
         self._set_sink(None)
-        if outcome.status in ("ok", "error"):
+        if violation is not None:
+            self.end_reason = "invalid_message"
+            self.destroy()
+        elif outcome.status in ("ok", "error"):
             self.state = "ready"
             self._freeze()
         else:
             self.destroy()
         return outcome
 
-    async def _answer(self, message):
+    def _oversize(self, request_id, duration_ms, memory_mb):
+        error = _oversize_error(request_id, self.limits.payload_bytes)
+        return InvokeOutcome("error", duration_ms, memory_mb, error=error)
+
+    def _answer_of(self, message, request_id, duration_ms, memory_mb):
+        """The outcome a result or error message gives, checked: the child wrote it, so a wrong
+        shape, a payload that is not JSON text or one over the limit is never trusted."""
+        if message["type"] == "result":
+            payload = message.get("payload")
+            if not isinstance(payload, str):
+                raise _ProtocolViolation("result", "its payload is not a string of JSON text")
+            try:
+                size = len(payload.encode())
+            except UnicodeEncodeError:  # a lone surrogate: not text the runtime could have sent
+                raise _ProtocolViolation("result", "its payload is not valid Unicode text") from None
+            if size > self.limits.payload_bytes:
+                return self._oversize(request_id, duration_ms, memory_mb)
+            try:
+                value = json.loads(payload, parse_constant=_no_constant)
+            except (ValueError, RecursionError):
+                raise _ProtocolViolation("result", "its payload is not valid JSON text") from None
+            return InvokeOutcome("ok", duration_ms, memory_mb, payload=payload, result=value)
+        error = _checked_error(message.get("error"))
+        if error is None:
+            raise _ProtocolViolation("error", "its error is not an object of strings")
+        return InvokeOutcome("error", duration_ms, memory_mb, error=error)
+
+    async def _answer(self, message, deadline):
         """A handler's call to a Coldstart service (e.g. buckets.get_object), answered by the
-        parent on the events pipe. Errors are answered, never raised."""
-        reply = {"type": "reply", "id": message.get("id")}
-        if self.services is None:
+        parent on the events pipe, one at a time: a call sent before the last reply was read is
+        a broken protocol. Refusals are answered, never raised, in a few hundred bytes that never
+        repeat the call's arguments. False when the deadline passed first."""
+        call_id, op, args = message.get("id"), message.get("op"), message.get("args", {})
+        if type(call_id) is not int or not isinstance(op, str) or not isinstance(args, dict):
+            raise _ProtocolViolation("call", "a service call is not {id: integer, op: string, args: object}")
+        if self._writer.get_write_buffer_size():
+            raise _ProtocolViolation(
+                "call", "it sent a service call before reading the reply to its previous one"
+            )
+        limits = self.limits
+        self._calls += 1
+        reply = {"type": "reply", "id": call_id}
+        if self._calls > limits.service_calls:
+            reply["error"] = (
+                f"Too many Coldstart service calls: at most {limits.service_calls} per invocation."
+            )
+        elif self.services is None:
             reply["error"] = "Coldstart services are not available to this function."
         else:
             try:
-                reply["result"] = await self.services(
-                    self.spec, str(message.get("op")), message.get("args") or {}
-                )
+                async with asyncio.timeout_at(_loop_time(deadline)):
+                    reply["result"] = await self.services(self.spec, op, args)
+            except TimeoutError:
+                return False
             except Exception as exc:  # a denied or failed call is the handler's error to see
-                reply["error"] = str(exc)
-        self._writer.write(json.dumps(reply).encode() + b"\n")
+                reply["error"] = _short(str(exc))
+        try:
+            text = json.dumps(reply, allow_nan=False)
+        except (TypeError, ValueError):
+            text = None
+        if text is None or len(text) > limits.service_reply_bytes:
+            reply = {"type": "reply", "id": call_id, "error": _reply_too_large(limits.service_reply_bytes)}
+            text = json.dumps(reply)
+        self._writer.write(text.encode() + b"\n")
+        return True
 
     def _abnormal_end(self, request_id, duration_ms, memory_mb):
         if not self._exited.done():
@@ -433,6 +544,80 @@ class ExecutionEnvironment:
         if self.slot is not None:
             self.slots.release(self.slot)
             self.slot = None
+
+
+class _ProtocolViolation(Exception):
+    """A message from the child that breaks the protocol: the environment cannot be trusted."""
+
+    def __init__(self, kind, reason):
+        super().__init__(reason)
+        self.kind = kind
+
+
+ERROR_TEXT_CHARS = 500  # a service refusal, as the handler sees it
+
+
+def _short(text):
+    return text if len(text) <= ERROR_TEXT_CHARS else text[: ERROR_TEXT_CHARS - 1] + "\u2026"
+
+
+def _reply_too_large(limit):
+    return f"The reply is over {limit} bytes, the limit of a Coldstart service reply."
+
+
+def _no_constant(name):
+    raise ValueError(f"{name} is not JSON")
+
+
+def _loop_time(deadline):
+    """A time.monotonic() deadline on the event loop's clock."""
+    loop = asyncio.get_running_loop()
+    return loop.time() + (deadline - time.monotonic())
+
+
+def _checked_error(error):
+    """Lambda's error object with the right types, or None."""
+    if not isinstance(error, dict):
+        return None
+    checked = {
+        "errorMessage": error.get("errorMessage", ""),
+        "errorType": error.get("errorType", ""),
+        "requestId": error.get("requestId", ""),
+        "stackTrace": error.get("stackTrace", []),
+    }
+    strings = (checked["errorMessage"], checked["errorType"], checked["requestId"])
+    if not all(isinstance(value, str) for value in strings):
+        return None
+    trace = checked["stackTrace"]
+    if not isinstance(trace, list) or not all(isinstance(line, str) for line in trace):
+        return None
+    return checked
+
+
+def _invalid_message(kind, reason, request_id=""):
+    """Runtime.InvalidMessage: the runtime's own messages were broken or forged (only handler
+    code writing to the runtime's private pipe can do that). The environment is destroyed."""
+    return {
+        "errorType": "Runtime.InvalidMessage",
+        "errorMessage": (
+            f"The runtime sent a malformed {kind} message: {reason}. The execution environment "
+            "was destroyed."
+        ),
+        "requestId": request_id,
+        "stackTrace": [],
+    }
+
+
+def _process_variables():
+    """The variables the sandboxed process starts with: constants only, the same for every
+    function. The function's own and Lambda's per-function ones come in the init message."""
+    return {
+        "LAMBDA_TASK_ROOT": TASK_ROOT,
+        "LAMBDA_RUNTIME_DIR": "/var/runtime",
+        "TZ": ":UTC",
+        "LANG": "en_US.UTF-8",
+        "PATH": "/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:/opt/bin",
+    }
 
 
 def _oversize_error(request_id, limit):

@@ -4,6 +4,10 @@ One reader serves both pipes: the output pipe (stdout and stderr, cut into log l
 message pipe (newline-delimited JSON from the runtime). The child is untrusted: whatever it
 writes, the parent only ever sees whole lines of bounded size, valid JSON objects, or the
 OVERSIZE marker, which only the parent can produce.
+
+Messages are pulled, one at a time: the environment reads the message pipe only while it
+waits for a message (`PipeReader.pause`/`resume`), so a child that writes faster than the parent
+answers blocks on its own full pipe instead of filling the parent's memory.
 """
 
 import asyncio
@@ -11,8 +15,17 @@ import contextlib
 import json
 import os
 import time
+from collections import deque
 
-OVERSIZE = object()  # put on the queue by the parent only: a child cannot forge it
+OVERSIZE = object()  # returned by the parent's framer only: a child cannot forge it
+CALL_TOO_LONG = object()  # a service call over the call limit (the runtime never sends one)
+
+# The runtime writes every message with json.dumps, "type" first. Only results and errors may
+# be as long as a response payload; any other line is held to the (small) call limit and a
+# longer one is dropped unparsed, so junk costs the parent no more than its bytes.
+LARGE_PREFIXES = (b'{"type": "result"', b'{"type": "error"')
+CALL_PREFIX = b'{"type": "call"'
+ARRIVALS_KEPT = 64  # arrival times remembered per buffer; past that, later lines get "now"
 
 
 class PipeReader:
@@ -25,25 +38,39 @@ class PipeReader:
         self.on_eof = on_eof
         self.chunk_bytes = chunk_bytes
         self.closed = False
+        self.paused = True  # until start()
         os.set_blocking(fd, False)
 
     def start(self, loop):
-        loop.add_reader(self.fd, self.read_available)
+        self.resume(loop)
+
+    def resume(self, loop):
+        if self.paused and not self.closed:
+            loop.add_reader(self.fd, self.read_available)
+            self.paused = False
+
+    def pause(self):
+        if not self.paused:
+            with contextlib.suppress(Exception):
+                asyncio.get_running_loop().remove_reader(self.fd)
+            self.paused = True
 
     def stop(self, loop):
         with contextlib.suppress(Exception):
             loop.remove_reader(self.fd)
+        self.paused = True
 
     def read_available(self):
         """One read (the event loop calls this when the pipe is readable)."""
         self._read(once=True)
 
-    def drain(self):
-        """Everything the pipe holds now, without waiting for more."""
-        self._read(once=False)
+    def drain(self, max_bytes=None):
+        """What the pipe holds now (up to about `max_bytes`), without waiting for more."""
+        self._read(once=False, max_bytes=max_bytes)
 
-    def _read(self, once):
-        while not self.closed:
+    def _read(self, once, max_bytes=None):
+        budget = max_bytes
+        while not self.closed and (budget is None or budget > 0):
             try:
                 data = os.read(self.fd, self.chunk_bytes)
             except BlockingIOError:
@@ -58,41 +85,113 @@ class PipeReader:
                     self.on_eof()
                 return
             self.on_data(data)
+            if budget is not None:
+                budget -= len(data)
             if once:
                 return
 
 
 class MessageFramer:
-    """Turns bytes into messages: one JSON object per line, each put on `deliver` with its
-    arrival time (`_arrived`, taken before any asyncio hop: it ends Duration). A line that is
-    not a JSON object is dropped: it proves nothing. A line longer than `limit` is dropped and
-    OVERSIZE is delivered once in its place."""
+    """Turns bytes into messages: one JSON object per line, handed out by `next()` one at a time
+    with its arrival time (`_arrived`, taken when its bytes were read, before any asyncio hop: it
+    ends Duration). A line that is not a JSON object is skipped: it proves nothing. A line longer
+    than `limit` is dropped as it arrives and OVERSIZE stands in its place; a line longer than
+    `call_limit` that is not a result or an error is not parsed: CALL_TOO_LONG stands in for a
+    service call, anything else is skipped.
 
-    def __init__(self, limit, deliver):
+    Bytes are kept, not parsed, until asked for: at most `limit` of an unfinished line plus what
+    one read brought, however many lines that holds."""
+
+    def __init__(self, limit, call_limit=None):
         self.limit = limit
-        self.deliver = deliver
-        self._buffer = b""
+        self.call_limit = min(call_limit or limit, limit)
+        self._buffer = bytearray()
+        self._pos = 0  # start of the next line not yet handed out
+        self._complete = 0  # just after the last newline in the buffer
         self._discarding = False  # inside an oversized line: drop up to its newline
+        self._oversize = deque()  # buffer offsets where an OVERSIZE marker stands
+        self._arrivals = deque()  # (buffer offset where a read ended, monotonic time of the read)
+
+    @property
+    def has_line(self):
+        """A line or a marker is waiting: no need to read more before `next()`."""
+        return self._complete > self._pos or bool(self._oversize)
+
+    @property
+    def buffered(self):
+        return len(self._buffer) - self._pos
 
     def feed(self, data):
-        self._buffer += data
-        while True:
-            newline = self._buffer.find(b"\n")
+        if self._discarding:
+            newline = data.find(b"\n")
             if newline < 0:
-                break
-            line, self._buffer = self._buffer[:newline], self._buffer[newline + 1 :]
-            if self._discarding:
-                self._discarding = False
-                continue
-            try:
-                message = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(message, dict):
-                message["_arrived"] = time.monotonic()
-                self.deliver(message)
-        if len(self._buffer) > self.limit:
-            self._buffer = b""
-            if not self._discarding:
-                self._discarding = True
-                self.deliver(OVERSIZE)
+                return
+            data = data[newline + 1 :]
+            self._discarding = False
+        start = len(self._buffer)
+        self._buffer += data
+        last_newline = self._buffer.rfind(b"\n", start)
+        if last_newline >= 0:
+            self._complete = last_newline + 1
+            if len(self._arrivals) < ARRIVALS_KEPT:
+                self._arrivals.append((len(self._buffer), time.monotonic()))
+        unfinished = max(self._complete, self._pos)
+        if len(self._buffer) - unfinished > self.limit:
+            del self._buffer[unfinished:]
+            self._oversize.append(unfinished)
+            self._discarding = True
+
+    def next(self):
+        """The next message, OVERSIZE, or None when no whole line is left."""
+        while True:
+            if self._oversize and self._oversize[0] <= self._pos:
+                self._oversize.popleft()
+                return OVERSIZE
+            if self._pos >= self._complete:
+                self._compact()
+                return None
+            start = self._pos
+            newline = self._buffer.find(b"\n", start)
+            self._pos = newline + 1
+            message = self._parse(start, newline)
+            if message is CALL_TOO_LONG:
+                return message
+            if message is not None:
+                message["_arrived"] = self._arrival(newline)
+                return message
+
+    def discard(self):
+        """Drop everything waiting (leftovers of an earlier invocation), an unfinished line up to
+        its newline included: the runtime starts each message on a line of its own."""
+        if len(self._buffer) > max(self._pos, self._complete):
+            self._discarding = True
+        self._buffer.clear()
+        self._pos = self._complete = 0
+        self._oversize.clear()
+        self._arrivals.clear()
+
+    def _parse(self, start, end):
+        length = end - start
+        if length > self.call_limit and not any(self._buffer.startswith(p, start) for p in LARGE_PREFIXES):
+            return CALL_TOO_LONG if self._buffer.startswith(CALL_PREFIX, start) else None
+        try:
+            message = json.loads(self._buffer[start:end])
+        except (ValueError, RecursionError):
+            return None
+        return message if isinstance(message, dict) else None
+
+    def _arrival(self, newline):
+        arrivals = self._arrivals
+        while arrivals and arrivals[0][0] <= newline:
+            arrivals.popleft()
+        return arrivals[0][1] if arrivals else time.monotonic()
+
+    def _compact(self):
+        shift = self._pos
+        if not shift:
+            return
+        del self._buffer[:shift]
+        self._pos = 0
+        self._complete = max(0, self._complete - shift)
+        self._oversize = deque(offset - shift for offset in self._oversize)
+        self._arrivals = deque((offset - shift, at) for offset, at in self._arrivals if offset > shift)

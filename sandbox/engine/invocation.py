@@ -151,7 +151,7 @@ async def run_invocation(
     platform.start(emit_platform)
     outcome = await environment.invoke(request_id, event_json, emit_output, invoked_arn=invoked_arn)
     platform.end(emit_platform)
-    result = json.loads(outcome.payload) if outcome.payload is not None else None
+    result = outcome.result  # parsed by the environment, which checked it is JSON
     error = outcome.error
     if error is not None:
         error = {

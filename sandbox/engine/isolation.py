@@ -9,6 +9,7 @@ Layers (docs/architecture.md §5): a uid per slot, a cgroup per environment, rli
 """
 
 import os
+import platform
 import resource
 import shutil
 import subprocess
@@ -70,7 +71,9 @@ def detect(require=None, cgroup_group=cgroups.GROUP_DIR):
         iso.missing.append("no writable cgroup hierarchy (memory, pids, cpu, freezer)")
     iso.seccomp_filter = seccomp.build_filter()
     if iso.seccomp_filter is None:
-        iso.missing.append("no seccomp filter for this architecture")
+        iso.missing.append(
+            f"no seccomp filter for {platform.machine()} (tables exist for {', '.join(seccomp.TABLES)})"
+        )
     if iso.bwrap:
         full = iso.switch_uid and iso.cgroup_version and iso.seccomp_filter is not None
         iso.level = "full" if full else "namespaces"

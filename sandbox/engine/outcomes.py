@@ -44,6 +44,9 @@ class Limits:
     tmp_bytes: int
     mb_per_vcpu: int
     cpu_period_us: int
+    service_call_bytes: int
+    service_reply_bytes: int
+    service_calls: int
     host_cores: int = os.cpu_count() or 1
 
     @classmethod
@@ -58,6 +61,9 @@ class Limits:
             tmp_bytes=table["TMP_MB"] << 20,
             mb_per_vcpu=table["MB_PER_VCPU"],
             cpu_period_us=table["CPU_PERIOD_US"],
+            service_call_bytes=table["SERVICE_CALL_BYTES"],
+            service_reply_bytes=table["SERVICE_REPLY_BYTES"],
+            service_calls=table["SERVICE_CALLS_PER_INVOCATION"],
         )
 
 
@@ -76,5 +82,6 @@ class InvokeOutcome:
     duration_ms: float
     max_memory_used_mb: int
     payload: str | None = None  # the result as JSON text
+    result: object = None  # the same, parsed (the parent checked it is JSON)
     error: dict | None = None
     after_report: list = field(default_factory=list)  # lines Lambda prints after REPORT

@@ -7,6 +7,9 @@ Lambda. `FunctionConcurrency` is what the versions of one function share: reserv
 the in-flight count it caps, and the scaling rate. `Account` holds what is shared by every pool
 of this worker: the account concurrency limit, per-learner quotas and the host's cap on live
 environments (its slots). Pure asyncio, no Django.
+
+Whatever goes wrong during an invocation, its environment is given back to the pool or
+destroyed: a slot is never left busy without an invocation running in it.
 """
 
 import asyncio
@@ -15,14 +18,16 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from sandbox.engine.invocation import run_invocation
-from sandbox.engine.slots import NoSlotAvailable
+from sandbox.engine.slots import NoMemoryAvailable, NoSlotAvailable
 
 RESERVED_LIMIT = "ReservedFunctionConcurrentInvocationLimitExceeded"
 ACCOUNT_LIMIT = "ConcurrentInvocationLimitExceeded"
 SCALING_LIMIT = "FunctionInvocationRateLimitExceeded"
 LEARNER_CONCURRENCY = "LearnerConcurrencyQuotaExceeded"
 LEARNER_RATE = "LearnerRateQuotaExceeded"
+LEARNER_MEMORY = "LearnerMemoryQuotaExceeded"
 HOST_CAP = "HostEnvironmentCapReached"
+HOST_MEMORY = "HostMemoryBudgetReached"
 
 
 class Throttled(Exception):
@@ -52,6 +57,8 @@ class AccountLimits:
     learner_concurrency: int
     learner_per_minute: int
     idle_ttl_s: float
+    unreserved_floor: int = 0  # concurrency that reservations never take from the others
+    learner_memory_mb: int | None = None  # one learner's live environments together
 
     @classmethod
     def from_table(cls, table):
@@ -61,6 +68,8 @@ class AccountLimits:
             learner_concurrency=table["LEARNER_CONCURRENCY"],
             learner_per_minute=table["LEARNER_PER_MINUTE"],
             idle_ttl_s=table["IDLE_TTL_S"],
+            unreserved_floor=table["UNRESERVED_FLOOR"],
+            learner_memory_mb=table["LEARNER_MEMORY_MB"],
         )
 
 
@@ -106,8 +115,15 @@ class Account:
         return {pool.function for pool in self.pools}
 
     def unreserved_capacity(self):
+        """What functions without a reservation share: never less than the floor, even when
+        stored reservations (set before a lower limit, say) add up to more."""
+        limits = self.limits
         reserved = sum(f.reserved for f in self._functions() if f.reserved is not None)
-        return max(0, self.limits.concurrency - reserved)
+        return max(min(limits.unreserved_floor, limits.concurrency), limits.concurrency - reserved)
+
+    def learner_memory_mb(self, owner):
+        """Memory sizes of the owner's live environments, together."""
+        return sum(p.spec.memory_mb * len(p.slots) for p in self.pools if p.owner == owner)
 
     def unreserved_in_flight(self):
         return sum(f.in_flight for f in self._functions() if f.reserved is None)
@@ -134,13 +150,14 @@ class Account:
             )
         starts.append(now)
 
-    def evict_idle(self, wanting_pool):
+    def evict_idle(self, wanting_pool, owner=None):
         """Free a slot for `wanting_pool` by destroying the least recently used idle on-demand
-        environment of another function. True when one was freed."""
+        environment of another function (of `owner`'s functions only, when given). True when one
+        was freed."""
         candidates = [
             (slot.last_used, pool, slot)
             for pool in self.pools
-            if pool is not wanting_pool
+            if pool is not wanting_pool and (owner is None or pool.owner == owner)
             for slot in pool.slots
             if not slot.busy and not slot.provisioned
         ]
@@ -168,6 +185,7 @@ class FunctionPool:
         self.closed = False
         self._warming = None
         account.pools.add(self)
+        engine.pools.add(self)
 
     @property
     def version(self):
@@ -225,14 +243,41 @@ class FunctionPool:
                 f"Rate Exceeded. At most {account.limits.scale_per_10s} new execution environments "
                 "per 10 seconds per function.",
             )
+        self._make_room()
+        times.append(now)
+
+    def _make_room(self):
+        """Room for one more environment of this function: within the learner's memory share,
+        the host's count of slots and its memory budget, evicting idle environments of other
+        functions first. Raises Throttled when there is none."""
+        account, need = self.account, self.spec.memory_mb
+        cap = account.limits.learner_memory_mb
+        if self.owner is not None and cap is not None:
+            while account.learner_memory_mb(self.owner) + need > cap and need <= cap:
+                if not account.evict_idle(self, owner=self.owner):
+                    break
+            used = account.learner_memory_mb(self.owner)
+            if used + need > cap:
+                raise Throttled(
+                    LEARNER_MEMORY,
+                    f"Your live execution environments hold {used} MB of memory and this one needs "
+                    f"{need} MB: your share of this classroom server is {cap} MB. Wait for idle "
+                    "ones to be reclaimed, or lower the memory or provisioned concurrency.",
+                )
         slots = self.engine.slots
-        if slots.in_use >= slots.size and not account.evict_idle(self):
+        budget = slots.memory_budget_mb
+        if budget is not None and need > budget:
+            raise Throttled(HOST_MEMORY, slots.memory_message(need))
+        while (slots.in_use >= slots.size or not slots.fits(need)) and account.evict_idle(self):
+            pass
+        if slots.in_use >= slots.size:
             raise Throttled(
                 HOST_CAP,
                 f"This server's cap of {slots.size} live execution environments is reached; try "
                 "again in a moment.",
             )
-        times.append(now)
+        if not slots.fits(need):
+            raise Throttled(HOST_MEMORY, slots.memory_message(need))
 
     # ---------------------------------------------------------------- invoking
     async def invoke(self, event_json, on_log=None, request_id=None, invoked_arn=None):
@@ -254,6 +299,7 @@ class FunctionPool:
             self._on_new_environment(environment)
 
         provisioned = bool(slot and slot.provisioned)
+        record = None
         try:
             try:
                 record, _ = await run_invocation(
@@ -267,25 +313,33 @@ class FunctionPool:
                     provisioned=provisioned,
                     invoked_arn=invoked_arn,
                 )
-            except NoSlotAvailable as exc:
-                raise Throttled(HOST_CAP, str(exc)) from None
-            if slot is None and created:
-                slot = self._slot_of(created[0])
-            placement = Placement(None, provisioned)
-            if slot is not None:
-                placement = Placement(slot.environment.name, provisioned)
-                slot.busy = False
-                slot.last_used = time.monotonic()
-                if slot.environment.state != "ready":
-                    self.remove(slot, _end_reason(record.status))
-                elif self.closed:
-                    self.remove(slot, "replaced")
+            except NoSlotAvailable as exc:  # taken meanwhile by another start
+                reason = HOST_MEMORY if isinstance(exc, NoMemoryAvailable) else HOST_CAP
+                raise Throttled(reason, str(exc)) from None
+            finally:
+                # Give the environment back, or destroy it when it is dead or anything raised.
+                if slot is None and created:
+                    slot = self._slot_of(created[0])
+                if slot is not None:
+                    self._release(slot, record)
+            placement = Placement(slot.environment.name if slot else None, provisioned)
             return record, placement
         finally:
             self.in_flight -= 1
             self.function.in_flight -= 1
             self.account.in_flight -= 1
             self.account.learner_in_flight[owner] -= 1
+
+    def _release(self, slot, record):
+        slot.busy = False
+        slot.last_used = time.monotonic()
+        environment = slot.environment
+        if record is None:
+            self.remove(slot, "failed")
+        elif environment.state != "ready":
+            self.remove(slot, environment.end_reason or _end_reason(record.status))
+        elif self.closed:
+            self.remove(slot, "replaced")
 
     def _on_new_environment(self, environment):
         slot = Slot(environment, provisioned=False, busy=True)
@@ -325,14 +379,24 @@ class FunctionPool:
 
     async def _warm(self):
         while not self.closed and sum(s.provisioned for s in self.slots) < self.provisioned_target:
-            if self.engine.slots.in_use >= self.engine.slots.size and not self.account.evict_idle(self):
-                self.account.on_event("provisioning_blocked", pool=self)
+            try:
+                self._make_room()
+            except Throttled as exc:
+                self.account.on_event("provisioning_blocked", pool=self, reason=exc.reason)
                 return
             environment = self.engine.new_environment(self.spec)
             slot = Slot(environment, provisioned=True, busy=True)
             self.slots.append(slot)
             self.account.on_event("environment_started", pool=self, environment=environment, provisioned=True)
-            outcome = await environment.start(lambda line: None)
+            try:
+                outcome = await environment.start(lambda line: None)
+            except BaseException as exc:
+                slot.provisioned = False  # given up, not replaced at once: that could loop
+                self.remove(slot, "failed")
+                if not isinstance(exc, Exception):
+                    raise  # cancelled
+                self.account.on_event("provisioning_blocked", pool=self, reason="failed")
+                return
             if outcome.ok:
                 slot.busy = False
                 self.account.on_event("environment_ready", pool=self, environment=environment)
@@ -369,6 +433,18 @@ class FunctionPool:
         count = self.reset()
         self.account.pools.discard(self)
         return count
+
+    def leaks(self):
+        """What breaks the pool's invariants (empty when sound): a busy slot is one an
+        invocation or a provisioned start is using, and a dead environment holds no slot."""
+        found = []
+        warming = 0 if self._warming is None or self._warming.done() else 1
+        busy = sum(s.busy for s in self.slots)
+        if busy > self.in_flight + warming:
+            found.append(f"{busy} busy slot(s) with {self.in_flight} invocation(s) running")
+        dead = [s.environment.name for s in self.slots if s.environment.state == "dead"]
+        found += [f"dead environment {name} kept in the pool" for name in dead]
+        return found
 
     @property
     def live_environments(self):

@@ -2,13 +2,17 @@
 
 Protocol (one JSON object per line):
   events fd (in, argv[1])     first an init message {"handler", "files": {name: source}, "function_name",
-              "function_version", "memory_mb", "arn", "log_stream_name"}, then one invoke message
-              per event {"id", "event", "deadline_ms", "arn"?} ("arn": the ARN the caller
-              invoked, with its alias or version).
+              "function_version", "memory_mb", "arn", "region", "log_stream_name", "environment":
+              {name: value}, "log_environment", "service_call_bytes"}, then one invoke message per
+              event {"id", "event", "deadline_ms", "arn"} ("arn": the ARN the caller invoked, with
+              its alias or version; and, during an invocation, the replies to service calls).
   messages fd (out, argv[2]) {"type": "init_done"} | {"type": "init_error", "error"} then, per invoke,
-              {"type": "result", "id", "payload"} | {"type": "error", "id", "error"}.
+              {"type": "result", "id", "payload"} | {"type": "error", "id", "error"}
+              (and {"type": "call", "id", "op", "args"}: see coldstart/channel.py).
   fd 1, 2     handler output, read line by line by the parent as it is written.
-The parent measures every duration and memory figure itself; nothing here reports time.
+The parent measures every duration and memory figure itself; nothing here reports time. The
+function's environment variables come in the init message and are set here, before the handler's
+module is imported: no helper that starts the sandbox ever sees them.
 """
 
 import io
@@ -21,9 +25,11 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # -I leaves the 
 from lambda_core import (  # noqa: E402
     FaultError,
     LambdaContext,
+    apply_environment,
     error_from_exception,
     install_task_files,
     invoke_handler,
+    lambda_environment,
     load_handler,
     log_error,
     make_error,
@@ -67,14 +73,16 @@ def main():
     messages = io.TextIOWrapper(
         io.FileIO(messages_fd, "w"), encoding="utf-8", line_buffering=True, write_through=True
     )
-    setup_logging()
     from coldstart import channel
 
-    channel.connect(events, messages)
-
     init = json.loads(events.readline())
+    channel.connect(events, messages, init.get("service_call_bytes"))
     write_task_files(init.get("files", {}))
     try:
+        try:
+            apply_environment(lambda_environment(init))
+        finally:
+            setup_logging()  # after the environment: AWS_LAMBDA_LOG_FORMAT picks text or JSON
         handler = load_handler(init["handler"])
     except FaultError as fault:
         error = make_error(fault.message, fault.error_type, fault.trace)

@@ -22,18 +22,19 @@ import sys
 import tracemalloc
 
 from lambda_core import (
+    TASK_ROOT,
     FaultError,
     LambdaContext,
+    apply_environment,
     error_from_exception,
     install_task_files,
     invoke_handler,
+    lambda_environment,
     load_handler,
     log_error,
     make_error,
     setup_logging,
 )
-
-TASK_ROOT = "/var/task"
 
 _state = {"handler": None, "init": None, "out": None}
 
@@ -68,28 +69,6 @@ class LineWriter(io.TextIOBase):
             self._emit(line)
 
 
-def lambda_environment(init):
-    """Only Lambda's variables plus the function's own, as in the server sandbox."""
-    name = init["function_name"]
-    env = {
-        "AWS_LAMBDA_FUNCTION_NAME": name,
-        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(init["memory_mb"]),
-        "AWS_LAMBDA_FUNCTION_VERSION": init.get("function_version", "$LATEST"),
-        "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{name}",
-        "AWS_LAMBDA_LOG_STREAM_NAME": init["log_stream_name"],
-        "AWS_REGION": init.get("region", "us-east-1"),
-        "AWS_DEFAULT_REGION": init.get("region", "us-east-1"),
-        "_HANDLER": init["handler"],
-        "LAMBDA_TASK_ROOT": TASK_ROOT,
-        "LAMBDA_RUNTIME_DIR": "/var/runtime",
-        "TZ": ":UTC",
-        "LANG": "en_US.UTF-8",
-    }
-    env.update(init.get("log_environment") or {})  # AWS_LAMBDA_LOG_FORMAT / _LEVEL, when JSON
-    env.update({str(k): str(v) for k, v in (init.get("environment") or {}).items()})
-    return env
-
-
 def write_task_files(files):
     """The function's code into /var/task of Pyodide's in-memory file system."""
     install_task_files(files, TASK_ROOT)
@@ -102,12 +81,14 @@ def init(init_json, emit):
     _state["out"] = out
     sys.stdout = sys.stderr = out
     os.environ.clear()
-    os.environ.update(lambda_environment(init_message))
-    setup_logging()
     write_task_files(init_message.get("files", {}))
     _state["init"] = init_message
     tracemalloc.start()  # before the import, so module-level data counts as used memory
     try:
+        try:
+            apply_environment(lambda_environment(init_message))
+        finally:
+            setup_logging()  # after the environment: AWS_LAMBDA_LOG_FORMAT picks text or JSON
         _state["handler"] = load_handler(init_message["handler"])
     except FaultError as fault:
         error = make_error(fault.message, fault.error_type, fault.trace)

@@ -84,6 +84,47 @@ def error_log_lines(error):
     return lines
 
 
+TASK_ROOT = "/var/task"
+
+
+def lambda_environment(init):
+    """The handler's environment variables: Lambda's, plus the function's own (init["environment"]),
+    from the init message. The server's sandbox and the browser build them the same way."""
+    name = init["function_name"]
+    region = init.get("region") or "us-east-1"
+    env = {
+        "AWS_LAMBDA_FUNCTION_NAME": name,
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(init["memory_mb"]),
+        "AWS_LAMBDA_FUNCTION_VERSION": init.get("function_version") or "$LATEST",
+        "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{name}",
+        "AWS_LAMBDA_LOG_STREAM_NAME": init["log_stream_name"],
+        "AWS_REGION": region,
+        "AWS_DEFAULT_REGION": region,
+        "_HANDLER": init["handler"],
+        "LAMBDA_TASK_ROOT": TASK_ROOT,
+        "LAMBDA_RUNTIME_DIR": "/var/runtime",
+        "TZ": ":UTC",
+        "LANG": "en_US.UTF-8",
+    }
+    env.update(init.get("log_environment") or {})  # AWS_LAMBDA_LOG_FORMAT / _LEVEL, when JSON
+    env.update({str(k): str(v) for k, v in (init.get("environment") or {}).items()})
+    return env
+
+
+def apply_environment(env):
+    """Set the variables in os.environ (before the handler's module is imported), or raise
+    FaultError(Runtime.InvalidEnvironment) for one that no environment can hold."""
+    for key, value in env.items():
+        try:
+            os.environ[key] = value
+        except ValueError:
+            raise FaultError(
+                "Runtime.InvalidEnvironment",
+                f"The environment variable {key[:64]!r} cannot be set: a name may not hold '=' "
+                "and neither a name nor a value may hold a NUL character.",
+            ) from None
+
+
 def load_handler(handler):
     """Import `module.function` (the init phase) or raise FaultError with Lambda's error type."""
     try:

@@ -26,12 +26,22 @@ def parse_environment(value):
         raise ConfigError("environment", "environment must be an object of strings or KEY=value lines.")
     env = {}
     for key, val in pairs:
-        if not isinstance(key, str) or not key.replace("_", "a").isalnum() or key[:1].isdigit():
-            raise ConfigError("environment", f"Environment variable name {key!r} is not valid.")
+        if not isinstance(key, str) or not _is_variable_name(key):
+            raise ConfigError("environment", f"Environment variable name {key[:64]!r} is not valid.")
         if key.startswith("AWS_") or key in ("_HANDLER", "LAMBDA_TASK_ROOT", "TZ"):
             raise ConfigError("environment", f"{key} is reserved by the Lambda runtime.")
+        if not isinstance(val, (str, int, float, bool)):
+            raise ConfigError("environment", f"The value of {key} must be a string.")
+        if "\x00" in str(val):
+            raise ConfigError(
+                "environment", f"The value of {key} contains a NUL character, which no environment can hold."
+            )
         env[key] = str(val)
     return env
+
+
+def _is_variable_name(key):
+    return key.isascii() and key.replace("_", "a").isalnum() and not key[:1].isdigit()
 
 
 def clean_logging(value, current=None):
@@ -80,13 +90,17 @@ def clean_config(data, partial=True, current_logging=None):
     return cleaned
 
 
-def clean_concurrency(data, provisioned_total=0):
-    """reserved_concurrency (None = unreserved, 0 disables). Provisioned concurrency is set on a
-    version or an alias (sandbox.versions), and must fit under the reserved concurrency."""
+def clean_concurrency(data, function, provisioned_total=0):
+    """reserved_concurrency (None = unreserved, 0 disables), within the server's fair shares
+    (settings.SCALING): every reservation together leaves the unreserved floor, and one
+    learner's functions together stay within their share. A value over a cap is refused with a
+    message naming it. Provisioned concurrency is set on a version or an alias
+    (sandbox.versions, which checks its shares), and must fit under the reserved concurrency."""
     from django.conf import settings
 
+    scaling = settings.SCALING
     cleaned = {}
-    account = settings.SCALING["ACCOUNT_CONCURRENCY"]
+    account = scaling["ACCOUNT_CONCURRENCY"]
     if "reserved_concurrency" in data:
         raw = data.get("reserved_concurrency")
         if raw in (None, ""):
@@ -99,14 +113,45 @@ def clean_concurrency(data, provisioned_total=0):
                     f"Reserved concurrency ({value}) cannot be less than the provisioned concurrency "
                     f"configured on this function's versions and aliases ({provisioned_total}).",
                 )
+            _check_reservation(function, value, scaling)
             cleaned["reserved_concurrency"] = value
     return cleaned
+
+
+def _total_reserved(functions):
+    return sum(functions.exclude(reserved_concurrency=None).values_list("reserved_concurrency", flat=True))
+
+
+def _check_reservation(function, value, scaling):
+    from sandbox.models import Function
+
+    everyone = Function.objects.exclude(pk=function.pk) if function.pk else Function.objects.all()
+    mine = everyone.filter(owner_id=function.owner_id)
+    account, floor = scaling["ACCOUNT_CONCURRENCY"], scaling["UNRESERVED_FLOOR"]
+    cap = scaling["LEARNER_RESERVED"]
+    reserved_by_me = _total_reserved(mine)
+    if reserved_by_me + value > cap:
+        raise ConfigError(
+            "reserved_concurrency",
+            f"Reserved concurrency {value} is over your share: your functions may reserve {cap} in all "
+            f"and the others already reserve {reserved_by_me}, so at most {max(0, cap - reserved_by_me)} "
+            "is left for this one.",
+        )
+    reserved = _total_reserved(everyone)
+    left = max(0, account - floor - reserved)
+    if value > left:
+        raise ConfigError(
+            "reserved_concurrency",
+            f"Reserved concurrency {value} would cut into the unreserved floor: of this server's "
+            f"{account} concurrent executions, {floor} always stay unreserved and other functions "
+            f"reserve {reserved}, so at most {left} can be reserved now.",
+        )
 
 
 def apply_concurrency(function, data):
     """Validate and save the reserved concurrency; returns True when it changed."""
     total = sum(c.requested for c in function.provisioned_configs.all())
-    cleaned = clean_concurrency(data, total)
+    cleaned = clean_concurrency(data, function, total)
     changed = False
     for key, value in cleaned.items():
         if getattr(function, key) != value:

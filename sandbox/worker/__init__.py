@@ -65,12 +65,12 @@ def start_fresh():
     """Forget this process's pools, tasks and engine, e.g. before a new event loop runs it."""
     from channels.layers import channel_layers
 
-    from sandbox.worker.config import get_engine
+    from sandbox.worker.config import forget_engine
 
     channel_layers.backends.clear()
     _state.__init__()
     _state.on_environment_event = record_environment_event
-    get_engine.cache_clear()
+    forget_engine()
 
 
 __all__ = [

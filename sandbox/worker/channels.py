@@ -16,6 +16,14 @@ def all_worker_channels():
     return ["sandbox"] if shards == 1 else [f"sandbox-{n}" for n in range(shards)]
 
 
+def shard_of(channel):
+    """The shard a worker channel serves: N for "sandbox-N", None for the unsharded "sandbox"."""
+    prefix = "sandbox-"
+    if channel.startswith(prefix) and channel[len(prefix) :].isdigit():
+        return int(channel[len(prefix) :])
+    return None
+
+
 def invocation_group(request_id):
     return f"invocation.{request_id}"
 

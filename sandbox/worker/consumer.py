@@ -4,6 +4,7 @@ from channels.consumer import AsyncConsumer, get_handler_name
 from django.conf import settings
 
 from sandbox.worker import store
+from sandbox.worker.config import serve_channel
 from sandbox.worker.configure import apply_configuration
 from sandbox.worker.loadgen import run_load_test
 from sandbox.worker.loops import start_background
@@ -17,6 +18,7 @@ class SandboxWorker(AsyncConsumer):
         runs sync code. Embedded in the web process that thread serves requests too, whose
         connections Django manages itself (closing them under a request breaks it); a
         `runworker` process has no requests, so it keeps Channels' hygiene."""
+        serve_channel(self.scope["channel"])  # before anything builds the engine
         if settings.SANDBOX_WORKER == "embedded":
             handler = getattr(self, get_handler_name(message), None)
             if handler is None:

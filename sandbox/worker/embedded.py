@@ -11,6 +11,7 @@ from channels.worker import Worker
 from django.conf import settings
 
 from sandbox.worker.channels import all_worker_channels
+from sandbox.worker.config import serve_all_channels
 from sandbox.worker.consumer import SandboxWorker
 from sandbox.worker.loops import start_background
 from sandbox.worker.state import state
@@ -43,6 +44,7 @@ def ensure_embedded_worker():
     if task is not None and task.get_loop() is loop and not task.done():
         return
     channels = all_worker_channels()
+    serve_all_channels()
     router = ChannelNameRouter({name: SandboxWorker.as_asgi() for name in channels})
     worker = Worker(application=router, channels=channels, channel_layer=get_channel_layer())
     # A context of its own: started from inside an async_to_sync call (a sync view telling the

@@ -171,6 +171,17 @@ test("init failures: a missing handler, a syntax error, a missing third-party mo
   assert.equal(env.init.error.errorMessage, "Unable to import module 'lambda_function': No module named 'requests'");
 });
 
+test("a NUL character in an environment variable is an init error, as on the server", async () => {
+  const runtime = await core.loadRuntime({ loadPyodide, indexURL: PYODIDE_DIR, wheel });
+  const message = initMessage("def handler(event, context):\n    return 1\n", "handler", {
+    environment: { GOOD: "yes", BAD: "a\u0000b" },
+  });
+  const init = core.initFunction(runtime, message, () => {});
+  assert.equal(init.type, "init_error");
+  assert.equal(init.error.errorType, "Runtime.InvalidEnvironment");
+  assert.match(init.error.errorMessage, /^The environment variable 'BAD' cannot be set/);
+});
+
 test("an interrupt (the page's timeout) stops an endless handler", async () => {
   const env = await environment("def handler(event, context):\n    while True:\n        pass\n");
   const buffer = new Uint8Array(new SharedArrayBuffer(1));

@@ -97,15 +97,17 @@ async def scale_config(request, slug):
             message = "Saved. " + _concurrency_summary(function) if changed else "Nothing changed."
     except ConfigError as exc:
         error = str(exc)
+        await function.arefresh_from_db()  # show what is saved, not the refused value
     except versions.VersionsError as exc:
         error = exc.message
+        await function.arefresh_from_db()
     context = await sync_to_async(_scale_context)(
         request, function, config_message=message, config_error=error
     )
     template = (
         "sandbox/fragments/scale_config.html" if request.headers.get("HX-Request") else "sandbox/scale.html"
     )
-    return await sync_to_async(render)(request, template, context)
+    return await sync_to_async(render)(request, template, context, status=400 if error else 200)
 
 
 def _concurrency_summary(function):
