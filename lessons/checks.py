@@ -35,9 +35,13 @@ PER_INVOCATION = {
     "output_matches",
     "output_absent",
     "memory_size",
+    "executed_version",
     "provisioned",
 }
-BATCH = {"gb_seconds_under", "throttles_at_least", "ran_at_least", "invocations", "invocations_at_least"}
+BATCH = {
+    "gb_seconds_under", "throttles_at_least", "ran_at_least", "invocations", "invocations_at_least",
+    "versions_seen",
+}  # fmt: skip
 EVENT_REFERENCE = re.compile(r"\{event((?:\.[A-Za-z0-9_-]+)*)\}")
 # Lines the platform writes around the handler's output (a learner's print cannot pass for one).
 PLATFORM_LINE = re.compile(
@@ -91,6 +95,8 @@ def validate_check(spec, run, events=1):
         "failures_reported": int,
         "partial_batch_failures": list,
         "memory_size": int,
+        "executed_version": str,
+        "versions_seen": dict,
     }
     if kind in expect and (
         not isinstance(value, expect[kind])
@@ -337,6 +343,10 @@ def _check_one(kind, value, spec, n, total, inv):
         match = re.search(value, handler_output(inv.logs), re.MULTILINE)
         if match:
             return f"{who}'s output contains {match.group(0)!r}, which this step expects not to see."
+    elif kind == "executed_version":
+        got = getattr(inv, "executed_version", "$LATEST")
+        if got != str(value):
+            return f"{who} ran version {got}; this step expects version {value}."
     elif kind == "memory_size":
         if inv.memory_size_mb != value:
             return f"{who} ran with Memory Size {inv.memory_size_mb} MB; this step expects {value} MB."
@@ -363,6 +373,28 @@ def evaluate(checks, invocations):
             if total != value:
                 times = f"{total} time{'s' if total != 1 else ''}"
                 problem = f"The function was invoked {times}; this step expects {value}."
+        elif kind == "versions_seen":
+            # {version: [fewest, most]}: how many of the batch each version served (a canary's share).
+            counts = {}
+            for inv in invocations:
+                version = getattr(inv, "executed_version", "$LATEST")
+                counts[version] = counts.get(version, 0) + 1
+            for version, (low, high) in value.items():
+                got = counts.get(str(version), 0)
+                if not low <= got <= high:
+                    problem = (
+                        f"Version {version} served {got} of the {total} requests; this step expects "
+                        f"{low} to {high}. Served: "
+                        + ", ".join(f"v{v}: {n}" for v, n in sorted(counts.items()))
+                        + "."
+                    )
+                    break
+            else:
+                others = set(counts) - {str(v) for v in value}
+                if others:
+                    expected = ", ".join(map(str, value))
+                    served = ", ".join(sorted(others))
+                    problem = f"Versions {served} also served requests; expected only {expected}."
         elif kind == "invocations_at_least":
             if total < value:
                 problem = f"The function was invoked {total} time(s); this step expects at least {value}."

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from sandbox.engine.rules import events as event_builders
+from sandbox.engine.rules import logconfig
 
 from .checks import CHECK_KINDS, CheckSpecError, validate_check
 from .predictions import MEASURES
@@ -29,7 +30,7 @@ FUNCTION_KEYS = {
     "reserved_concurrency": (0, 1000),
     "provisioned_concurrency": (0, 10),
 }
-RUN_KEYS = {"times": (1, 10), "concurrent": (1, 10)}
+RUN_KEYS = {"times": (1, 60), "concurrent": (1, 10)}  # many times: a canary's share is counted
 EVENT_TEMPLATES = {
     "http": event_builders.http_api_v2,
     "s3_put": lambda bucket="uploads", key="photos/cat.jpg", body="hello": event_builders.s3_put(
@@ -303,6 +304,24 @@ def read_step(step_dir, number, title, body_md):
     )
 
 
+def _deploy(value, path, line):
+    """What the learner is expected to do with versions and aliases, replayed for the reference
+    solution: [{publish: starter|solution}, {alias: {name, version, weights?}}, ...]."""
+    if not isinstance(value, list):
+        raise LessonError(path, line, "'deploy' is a list of {publish: starter|solution} and {alias: {...}}")
+    for item in value:
+        if isinstance(item, dict) and item.get("publish") in ("starter", "solution") and len(item) == 1:
+            continue
+        alias = item.get("alias") if isinstance(item, dict) and len(item) == 1 else None
+        if isinstance(alias, dict) and isinstance(alias.get("name"), str) and "version" in alias:
+            weights = alias.get("weights", {})
+            if isinstance(weights, dict) and all(isinstance(w, (int, float)) for w in weights.values()):
+                continue
+        raise LessonError(path, line, f"'deploy' step {item!r}: expected {{publish: starter|solution}} or "
+                          "{alias: {name: live, version: 1, weights: {'2': 0.1}}}")
+    return value
+
+
 def _buckets(value, path, lines):
     """`buckets: [{name: config, objects: {key: text}, granted: false}]`: lesson buckets the
     check creates (named lesson-<function>-<name>); `granted: true` grants the function read."""
@@ -374,6 +393,15 @@ def _function_config(value, path, lines, key):
         )
     out = {}
     for name, raw in value.items():
+        if name == "deploy" and key == "solution_function":
+            out[name] = _deploy(raw, path, _line(lines, key, name))
+            continue
+        if name == "logging":
+            try:
+                out[name] = logconfig.validate(raw)
+            except logconfig.LoggingConfigError as exc:
+                raise LessonError(path, _line(lines, key, name), f"'logging': {exc}") from None
+            continue
         if name == "grants" and key == "solution_function":
             # What the learner is expected to grant, applied to the reference solution.
             if not isinstance(raw, list) or not all(BUCKET_SUFFIX.match(str(b)) for b in raw):
@@ -401,7 +429,7 @@ def _function_config(value, path, lines, key):
 def _run(value, path, lines):
     if not isinstance(value, dict):
         raise LessonError(
-            path, _line(lines, "run"), "'run' must be a mapping (times, concurrent, fresh, via)"
+            path, _line(lines, "run"), "'run' must be a mapping (times, concurrent, fresh, via, qualifier)"
         )
     out = {"times": 1, "concurrent": 1, "fresh": True}
     for name, raw in value.items():
@@ -413,6 +441,11 @@ def _run(value, path, lines):
             if raw not in ("bucket", "queue", "async"):
                 raise LessonError(path, _line(lines, "run", name), "'via' is bucket, queue or async")
             out[name] = raw
+        elif name == "qualifier":
+            if not isinstance(raw, (str, int)) or isinstance(raw, bool) or not str(raw).strip():
+                problem = "'qualifier' is a version number or an alias name"
+                raise LessonError(path, _line(lines, "run", name), problem)
+            out[name] = str(raw)
         elif name in RUN_KEYS:
             low, high = RUN_KEYS[name]
             if not isinstance(raw, int) or isinstance(raw, bool) or not low <= raw <= high:
@@ -424,7 +457,7 @@ def _run(value, path, lines):
             raise LessonError(
                 path,
                 _line(lines, "run", name),
-                f"unknown run setting '{name}' (times, concurrent, fresh, via)",
+                f"unknown run setting '{name}' (times, concurrent, fresh, via, qualifier)",
             )
     if out["times"] > 1 and out["concurrent"] > 1:
         raise LessonError(

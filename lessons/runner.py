@@ -10,7 +10,7 @@ from sandbox.models import EnvironmentRecord, Function
 from sandbox.worker import configure_function, reset_environments, start_invocation, wait_until_finished
 from triggers.asyncinvoke import retry_delays
 
-from .checks import evaluate
+from .checks import Outcome, evaluate
 from .events import fill
 from .lesson_buckets import prepare_buckets, with_buckets
 from .loader import resolve_event
@@ -32,6 +32,8 @@ def config_fields(config):
         fields["timeout_s"] = config["timeout"]
     if "reserved_concurrency" in config:
         fields["reserved_concurrency"] = config["reserved_concurrency"]
+    if "logging" in config:
+        fields["logging"] = config["logging"]
     return fields
 
 
@@ -81,6 +83,15 @@ async def _wait_provisioned(function, version, count, timeout=15.0):
     return False
 
 
+def missing_qualifier(qualifier, exc):
+    """The check invokes a version or alias the learner has not made yet."""
+    return Outcome(
+        passed=False,
+        failures=[f"This step invokes {qualifier!r}, which your function does not have yet: {exc.message}"],
+        summary=f"This step invokes {qualifier!r}, which your function does not have yet: {exc.message}",
+    )
+
+
 async def _one(function, event, qualifier=""):
     invocation = await start_invocation(function, json.dumps(event), TRIGGER, qualifier=qualifier)
     return await wait_until_finished(invocation)
@@ -93,6 +104,11 @@ async def run_step(function, events, run, checks, hidden_events=(), buckets=(), 
     a sequential run every event is sent at least once. A function with provisioned
     concurrency on its alias `live` is invoked through the alias."""
     qualifier, provisioned = await sync_to_async(_provisioned_alias)(function)
+    qualifier = run.get("qualifier") or qualifier
+    try:
+        await sync_to_async(versions.check_qualifier)(function, qualifier)
+    except versions.VersionsError as exc:
+        return missing_qualifier(qualifier, exc), []
     await configure_function(function)
     if provisioned:
         await _wait_provisioned(function, *provisioned)

@@ -90,6 +90,8 @@ async def run_candidate(owner, name, step, candidate):
     function = await sync_to_async(new_function)(
         owner, f"{name}-{candidate.label}"[:64], candidate.code, step.handler, config
     )
+    if config.get("deploy"):
+        await sync_to_async(replay_deploy)(function, step, config["deploy"])
     outcome, _ = await run_step(
         function,
         step.events,
@@ -100,3 +102,22 @@ async def run_candidate(owner, name, step, candidate):
         config.get("grants", ()),
     )
     return outcome
+
+
+def replay_deploy(function, step, deploy):
+    """Publish and point aliases as the step expects the learner to (the reference solution's
+    run): each {publish: starter|solution} publishes that code, each {alias: ...} sets one."""
+    from sandbox import versions
+
+    for item in deploy:
+        if "publish" in item:
+            function.code = step.solution_code if item["publish"] == "solution" else step.starter_code
+            function.save(update_fields=["code"])
+            versions.publish(function)
+        else:
+            alias = item["alias"]
+            weights = {str(k): float(v) for k, v in (alias.get("weights") or {}).items()}
+            routing = {"additional_version_weights": weights} if weights else None
+            versions.put_alias(function, alias["name"], str(alias["version"]), routing)
+    function.code = step.solution_code  # $LATEST is the solution, as the learner's editor would be
+    function.save(update_fields=["code"])

@@ -1,0 +1,3 @@
+# Returns the example greeting (and is never published).
+def handler(event, context):
+    return {"message": "Hello, Ada!"}
