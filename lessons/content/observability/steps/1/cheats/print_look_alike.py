@@ -1,4 +1,3 @@
-import logging
 
 
 # Prints a look-alike line instead of logging (no level filter, no request id).
