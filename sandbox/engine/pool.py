@@ -63,10 +63,13 @@ class AccountLimits:
 
 @dataclass
 class Placement:
-    """Where an invocation ran: the environment's name, and whether it was provisioned."""
+    """Where an invocation ran: the environment's name, whether it was provisioned, and whether
+    it spilled over: ran on-demand while provisioned concurrency was configured (CloudWatch's
+    ProvisionedConcurrencySpilloverInvocations)."""
 
     environment: str | None
     provisioned: bool
+    spillover: bool = False
 
 
 @dataclass
@@ -222,6 +225,7 @@ class FunctionPool:
             self._on_new_environment(environment)
 
         provisioned = bool(slot and slot.provisioned)
+        spillover = not provisioned and self.provisioned_target > 0
         try:
             try:
                 record, _ = await run_invocation(
@@ -238,9 +242,9 @@ class FunctionPool:
                 raise Throttled(HOST_CAP, str(exc)) from None
             if slot is None and created:
                 slot = self._slot_of(created[0])
-            placement = Placement(None, provisioned)
+            placement = Placement(None, provisioned, spillover)
             if slot is not None:
-                placement = Placement(slot.environment.name, provisioned)
+                placement = Placement(slot.environment.name, provisioned, spillover)
                 slot.busy = False
                 slot.last_used = time.monotonic()
                 if slot.environment.state != "ready":

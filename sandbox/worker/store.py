@@ -31,17 +31,19 @@ def claim(request_id):
 
 
 @sync_to_async
-def create_running(function, *, trigger, event, load_test=None):
-    """An invocation the worker starts itself (a load test's), already running here."""
+def create_running(function, *, trigger, event, load_test=None, power_tuning=None, memory_mb=None):
+    """An invocation the worker starts itself (a load test's or a tuning run's), already running
+    here; a tuning run's at its own memory size."""
     return Invocation.objects.create(
         function=function,
         load_test=load_test,
+        power_tuning=power_tuning,
         trigger=trigger,
         event=event,
         status=Invocation.RUNNING,
         worker_id=WORKER_ID,
         started=timezone.now(),
-        memory_size_mb=function.memory_mb,
+        memory_size_mb=memory_mb or function.memory_mb,
     )
 
 
@@ -69,6 +71,7 @@ def finish(request_id, record=None, placement=None, status=None, error=None, rea
         invocation.logs, invocation.logs_truncated = _cap("\n".join(record.logs))
         invocation.environment_name = placement.environment or ""
         invocation.provisioned = placement.provisioned
+        invocation.spillover = placement.spillover
     else:
         invocation.status = status
         invocation.error = error
