@@ -14,7 +14,7 @@ from django.conf import settings
 from django.http import Http404, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import render
 from django.urls import reverse
-from ninja import NinjaAPI, Status
+from ninja import NinjaAPI, Query, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.openapi.docs import DocsBase
 from ninja.parser import Parser
@@ -37,6 +37,7 @@ from sandbox.web.api_schemas import (
 )
 from sandbox.web.fields import ConfigError
 from sandbox.web.forms import apply_concurrency, clean_config
+from sandbox.web.metric_series import BadWindow, DimensionUnavailable, function_series
 from sandbox.web.metrics import function_metrics
 from sandbox.web.public_url import public_url
 from sandbox.worker import (
@@ -364,17 +365,28 @@ async def invoke(request, slug: str, payload: InvokeIn = EMPTY_INVOKE):
     "/functions/{slug}/metrics",
     response={200: Metrics, **errors(400, 401, 403, 404)},
     tags=["metrics"],
-    summary="The scaling picture: ?load_test=<id>, or the last 10 minutes",
+    summary="The scaling picture (?load_test=<id>, or the last 10 minutes) and CloudWatch-style series",
 )
-async def metrics(request, slug: str, load_test: int | None = None):
-    return await sync_to_async(_metrics)(request.auth, slug, load_test)
+async def metrics(
+    request,
+    slug: str,
+    load_test: int | None = None,
+    period: int | None = Query(None, description="Seconds per point (default 60; 10 with CLASSROOM_SPEED)."),
+    range_s: int | None = Query(None, alias="range", description="Seconds of history (default 60 periods)."),
+    version: str | None = Query(None, description="One version's invocations (needs versions)."),
+):
+    return await sync_to_async(_metrics)(request.auth, slug, load_test, period, range_s, version)
 
 
-def _metrics(user, slug, load_test_id):
+def _metrics(user, slug, load_test_id, period, range_s, version):
     function = _function_for(user, slug)
     load_test = None
     if load_test_id is not None:
         load_test = LoadTest.objects.filter(function=function, pk=load_test_id).first()
         if load_test is None:
             raise ApiError(404, "NotFound", "No such load test for this function.")
-    return function_metrics(function, load_test)
+    try:
+        series = function_series(function, period, range_s, version)
+    except (BadWindow, DimensionUnavailable) as exc:
+        raise ApiError(400, "InvalidRequest", str(exc)) from None
+    return {**function_metrics(function, load_test), **series}

@@ -115,6 +115,37 @@ def errors(*statuses):
     return dict.fromkeys(statuses, ErrorOut)
 
 
+class CountPoint(Schema):
+    t: int
+    value: int
+
+
+class DurationPoint(Schema):
+    t: int
+    avg: float | None
+    p50: float | None
+    p99: float | None
+    max: float | None
+
+
+class PeakPoint(Schema):
+    t: int
+    max: int
+
+
+class MetricSeries(Schema):
+    Invocations: list[CountPoint] = Field(
+        description="Invocations that ran (errors included), in the period they were invoked in."
+    )
+    Errors: list[CountPoint] = Field(description="Function errors: error, timeout, out of memory, crash.")
+    Throttles: list[CountPoint] = Field(description="Throttled requests (not invocations).")
+    Duration: list[DurationPoint] = Field(description="Handler duration in ms: average, p50, p99, maximum.")
+    ConcurrentExecutions: list[PeakPoint] = Field(description="The most in flight at once in the period.")
+    ProvisionedConcurrencySpilloverInvocations: list[CountPoint] = Field(
+        description="Invocations run on-demand while provisioned concurrency was configured."
+    )
+
+
 class Metrics(Schema):
     """The scaling picture (the Scaling page's data): times in ms from `origin`."""
 
@@ -136,4 +167,10 @@ class Metrics(Schema):
     concurrency_measured: dict[str, Any] = Field(description="peak and average.")
     concurrency_formula: dict[str, Any] = Field(
         description="requests_per_second × average_duration_s = concurrency."
+    )
+    period: int = Field(description="Seconds per point of `series`.")
+    range: int = Field(description="Seconds of history `series` covers, up to now.")
+    series: MetricSeries = Field(
+        description="CloudWatch-style metrics, one point per period (`t`: its start, Unix seconds); "
+        "an empty period is 0 (Duration: null)."
     )
