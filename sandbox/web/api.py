@@ -21,7 +21,7 @@ from ninja.parser import Parser
 from ninja.security import HttpBearer
 
 from sandbox.engine.invocation import InvalidEvent, PayloadTooLarge
-from sandbox.models import DEFAULT_CODE, Function, Invocation, LoadTest
+from sandbox.models import DEFAULT_CODE, Function, Invocation, LoadTest, PowerTuning
 from sandbox.web.api_access import ApiError, authenticate, error_response
 from sandbox.web.api_schemas import (
     FunctionCreated,
@@ -33,6 +33,8 @@ from sandbox.web.api_schemas import (
     InvocationRecord,
     InvokeIn,
     Metrics,
+    PowerTuningIn,
+    PowerTuningOut,
     errors,
 )
 from sandbox.web.fields import ConfigError
@@ -40,10 +42,12 @@ from sandbox.web.forms import apply_concurrency, clean_config
 from sandbox.web.metric_series import BadWindow, DimensionUnavailable, function_series
 from sandbox.web.metrics import function_metrics
 from sandbox.web.public_url import public_url
+from sandbox.web.tuning_runs import create_run, request_stop, run_report, size_choices
 from sandbox.worker import (
     configure_function,
     ensure_embedded_worker,
     start_invocation,
+    start_power_tuning,
     validate_event,
     wait_until_finished,
 )
@@ -51,6 +55,7 @@ from sandbox.worker import (
 BODY_LIMIT = settings.SANDBOX["PAYLOAD_BYTES"] + 64 * 1024  # the event plus its JSON wrapping
 BODY_PARAMS = {"payload"}  # the name every operation gives its body
 NO_FIELDS, EMPTY_INVOKE = FunctionIn(), InvokeIn()  # what no body means (an empty object)
+DEFAULT_TUNING = PowerTuningIn()
 
 
 class ApiAccess(HttpBearer):
@@ -390,3 +395,62 @@ def _metrics(user, slug, load_test_id, period, range_s, version):
     except (BadWindow, DimensionUnavailable) as exc:
         raise ApiError(400, "InvalidRequest", str(exc)) from None
     return {**function_metrics(function, load_test), **series}
+
+
+# ------------------------------------------------------------------------------------ power tuning
+
+
+@api.post(
+    "/functions/{slug}/power-tunings",
+    response={201: PowerTuningOut, **errors(400, 401, 403, 404, 409, 413)},
+    tags=["power tuning"],
+    summary="Start a power-tuning run: N invocations in series at each memory size",
+)
+async def start_tuning(request, slug: str, payload: PowerTuningIn = DEFAULT_TUNING):
+    function = await sync_to_async(_function_for)(request.auth, slug)
+    run = await sync_to_async(_create_tuning)(function, payload)
+    await start_power_tuning(run)
+    return Status(201, await sync_to_async(run_report)(run))
+
+
+def _create_tuning(function, payload):
+    sizes = payload.memory_sizes if payload.memory_sizes is not None else size_choices()
+    try:
+        return create_run(
+            function, [str(size) for size in sizes], payload.invocations_per_size, json.dumps(payload.event)
+        )
+    except ConfigError as exc:
+        status = 409 if exc.field == "power_tuning" else 400
+        raise ApiError(
+            status, "Conflict" if status == 409 else "InvalidRequest", f"{exc.field}: {exc}"
+        ) from None
+
+
+@api.get(
+    "/functions/{slug}/power-tunings/{run_id}",
+    response={200: PowerTuningOut, **errors(401, 403, 404)},
+    tags=["power tuning"],
+    summary="A run's progress and results, the cheapest and the fastest size marked",
+)
+async def get_tuning(request, slug: str, run_id: int):
+    return await sync_to_async(_tuning_report)(request.auth, slug, run_id)
+
+
+@api.post(
+    "/functions/{slug}/power-tunings/{run_id}/stop",
+    response={200: PowerTuningOut, **errors(401, 403, 404)},
+    tags=["power tuning"],
+    summary="Stop a run: the invocation in flight finishes, no other starts",
+)
+async def stop_tuning(request, slug: str, run_id: int):
+    function = await sync_to_async(_function_for)(request.auth, slug)
+    await sync_to_async(request_stop)(function, run_id)
+    return await sync_to_async(_tuning_report)(request.auth, slug, run_id)
+
+
+def _tuning_report(user, slug, run_id):
+    function = _function_for(user, slug)
+    run = PowerTuning.objects.filter(function=function, pk=run_id).first()
+    if run is None:
+        raise ApiError(404, "NotFound", f"No power-tuning run {run_id} for this function.")
+    return run_report(run)

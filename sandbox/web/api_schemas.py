@@ -174,3 +174,48 @@ class Metrics(Schema):
         description="CloudWatch-style metrics, one point per period (`t`: its start, Unix seconds); "
         "an empty period is 0 (Duration: null)."
     )
+
+
+class PowerTuningIn(Schema):
+    """A power-tuning run: the function invoked N times in series at each memory size."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    memory_sizes: list[int] | None = Field(
+        None,
+        description=f"Memory sizes in MB ({_S['MEMORY_MB_MIN']} to {_S['MEMORY_MB_MAX']}), at most 10; "
+        "default 128, 256, 512, 1024, 1536 and 3008 (those this server allows).",
+    )
+    invocations_per_size: int = Field(10, description="N, 1 to 50; sizes × N at most 200.")
+    event: Any = Field(default_factory=dict, description="The event every invocation gets.")
+
+
+class PowerTuningSize(Schema):
+    memory_mb: int
+    invocations: int = Field(description="Invocations that ran at this size.")
+    throttles: int = Field(description="Throttled attempts (each was retried).")
+    duration_ms: float | None = Field(description="Trimmed mean Duration (fastest, slowest 20 % left out).")
+    billed_duration_ms: float | None = Field(description="Trimmed mean Billed Duration.")
+    init_duration_ms: float | None = Field(description="Init Duration of the size's cold start.")
+    cost_usd: float | None = Field(description="Cost of one invocation: billed GB-seconds and the request.")
+    error: dict[str, Any] | None = Field(
+        description="status, type, message of the first failed invocation, which ended the size."
+    )
+
+
+class PowerTuningOut(Schema):
+    id: int
+    status: Literal["running", "finished", "stopped", "failed"]
+    stop_requested: bool
+    memory_sizes: list[int]
+    invocations_per_size: int
+    event: str
+    planned: int
+    done: int
+    percent: int
+    started: str
+    finished: str | None
+    failure_reason: str
+    results: list[PowerTuningSize] = Field(description="One per memory size measured so far, by size.")
+    cheapest: int | None = Field(description="The memory size with the lowest cost per invocation.")
+    fastest: int | None = Field(description="The memory size with the lowest duration.")

@@ -9,6 +9,7 @@ from sandbox.worker.loops import start_background
 from sandbox.worker.run import run_one
 from sandbox.worker.specs import function_spec
 from sandbox.worker.state import state
+from sandbox.worker.tuning import run_power_tuning
 
 
 class SandboxWorker(AsyncConsumer):
@@ -35,3 +36,7 @@ class SandboxWorker(AsyncConsumer):
     async def loadtest_start(self, message):
         start_background()
         state.spawn(run_load_test(message["load_test_id"]))
+
+    async def tuning_start(self, message):
+        start_background()
+        state.spawn(run_power_tuning(message["tuning_id"]))
