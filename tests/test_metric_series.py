@@ -246,3 +246,35 @@ def test_the_api_refuses_a_window_it_cannot_answer(function, query, message):
     response = client.get(f"/api/functions/{function.slug}/metrics?{query}")
     assert response.status_code == 400
     assert message in response.json()["error"]["message"]
+
+
+def test_the_monitor_tab_and_its_data_are_the_owners_alone(function):
+    owner = Client()
+    owner.force_login(function.owner)
+    page = owner.get(f"/functions/{function.slug}/monitor/").content.decode()
+    assert f'data-series-url="/functions/{function.slug}/monitor/series.json"' in page
+    assert f'aria-current="page" href="/functions/{function.slug}/monitor/"' in page
+    assert page.count('role="img"') == len(METRICS)  # each chart an image, described by its sentence
+    body = owner.get(f"/functions/{function.slug}/monitor/series.json?period=10&range=600").json()
+    assert (body["period"], body["range"], len(body["series"]["Invocations"])) == (10, 600, 60)
+    refused = owner.get(f"/functions/{function.slug}/monitor/series.json?period=x")
+    assert refused.status_code == 400 and refused.json()["error"].startswith("period:")
+
+    stranger = Client()
+    stranger.force_login(get_user_model().objects.create_user("eve", password="pw-eve-1"))
+    assert stranger.get(f"/functions/{function.slug}/monitor/").status_code == 404
+    assert stranger.get(f"/functions/{function.slug}/monitor/series.json").status_code == 404
+    assert Client().get(f"/functions/{function.slug}/monitor/series.json").status_code == 404
+
+
+def test_the_openapi_document_describes_the_series_and_power_tuning(function):
+    client = Client()
+    client.force_login(function.owner)
+    schema = client.get("/api/openapi.json").json()
+    paths = schema["paths"]
+    assert set(paths["/api/functions/{slug}/power-tunings"]) == {"post"}
+    assert set(paths["/api/functions/{slug}/power-tunings/{run_id}"]) == {"get"}
+    assert set(paths["/api/functions/{slug}/power-tunings/{run_id}/stop"]) == {"post"}
+    parameters = {p["name"] for p in paths["/api/functions/{slug}/metrics"]["get"]["parameters"]}
+    assert {"period", "range", "version", "load_test"} <= parameters
+    assert set(schema["components"]["schemas"]["MetricSeries"]["properties"]) == set(METRICS)

@@ -6,11 +6,13 @@ from the page and from the API, with nothing started."""
 import asyncio
 import json
 import textwrap
+from datetime import timedelta
 
 import pytest
 from asgiref.sync import sync_to_async
 from django.contrib.auth import get_user_model
 from django.test import AsyncClient, Client
+from django.utils import timezone
 
 from sandbox.models import Function, Invocation, PowerTuning
 from tests.playground_support import embedded_worker
@@ -203,6 +205,26 @@ def test_one_run_at_a_time_and_none_for_a_disabled_function(owner_page):
     response = client.post(f"/functions/{function.slug}/tuning/start", {"memory_sizes": ["128"]})
     assert response.status_code == 400 and "reserved concurrency is 0" in response.content.decode()
     assert PowerTuning.objects.count() == 1
+
+
+def test_a_run_whose_worker_went_away_ends_and_does_not_block_the_next(owner_page):
+    client, function = owner_page
+    long_ago = timezone.now() - timedelta(minutes=5)
+    lost = PowerTuning.objects.create(
+        function=function, memory_sizes=[128, 256], invocations_per_size=5, started=long_ago
+    )
+    Invocation.objects.create(function=function, power_tuning=lost, status="ok", created=long_ago)
+    alive = PowerTuning.objects.create(function=function, memory_sizes=[128], invocations_per_size=5)
+    report = client.get(f"/functions/{function.slug}/tuning/{lost.pk}.json").json()
+    assert report["status"] == "failed" and "worker" in report["failure_reason"]
+    alive.refresh_from_db()
+    assert alive.status == PowerTuning.RUNNING  # just started: not stale
+    PowerTuning.objects.filter(pk=alive.pk).update(started=long_ago, stop_requested=True)
+    response = client.post(f"/functions/{function.slug}/tuning/start", {"memory_sizes": ["128"]})
+    assert response.status_code == 400  # for its missing N now, no longer "already running"
+    assert "already running" not in response.content.decode()
+    alive.refresh_from_db()
+    assert alive.status == PowerTuning.STOPPED  # it had been asked to stop
 
 
 def test_the_api_refuses_bad_runs_with_400_and_a_second_run_with_409(owner_page):

@@ -2,8 +2,11 @@
 report from the invocations it ran (sandbox/web/power_tuning.py does the arithmetic)."""
 
 import re
+from datetime import timedelta
 
 from django.conf import settings
+from django.db.models import Max
+from django.utils import timezone
 
 from sandbox.engine.invocation import InvalidEvent, PayloadTooLarge
 from sandbox.models import PowerTuning
@@ -12,6 +15,7 @@ from sandbox.web.power_tuning import cheapest, fastest, summarise_size
 from sandbox.worker import validate_event
 from sandbox.worker.config import prices_from_settings
 
+STALE_SLACK_S = 30  # beyond the longest an invocation can last (timeout + init)
 SAMPLE_FIELDS = ("memory_size_mb", "status", "duration_ms", "billed_duration_ms", "init_duration_ms", "error")
 
 
@@ -44,9 +48,26 @@ def clean_sizes(raw):
     return sorted(sizes)
 
 
+def fail_stale_runs(function):
+    """Runs whose worker went away (a restart, a crash) end instead of blocking the next one: a
+    running run starts an invocation at least once per invocation's longest possible life."""
+    now = timezone.now()
+    bound = now - timedelta(seconds=function.timeout_s + settings.SANDBOX["INIT_TIMEOUT_S"] + STALE_SLACK_S)
+    for run in function.power_tunings.filter(status=PowerTuning.RUNNING, started__lt=bound):
+        last = run.invocations.aggregate(last=Max("created"))["last"] or run.started
+        if last < bound:
+            status = PowerTuning.STOPPED if run.stop_requested else PowerTuning.FAILED
+            PowerTuning.objects.filter(pk=run.pk, status=PowerTuning.RUNNING).update(
+                status=status,
+                finished=now,
+                failure_reason="The sandbox worker running this tuning stopped before it finished.",
+            )
+
+
 def create_run(function, sizes, per_size, event):
     """A new running PowerTuning for `function`, or ConfigError naming what is wrong. The worker
     is told to start it by the caller (sandbox.worker.start_power_tuning)."""
+    fail_stale_runs(function)
     if function.reserved_concurrency == 0:
         raise ConfigError("function", "The function's reserved concurrency is 0: it is disabled.")
     if function.power_tunings.filter(status=PowerTuning.RUNNING).exists():
@@ -79,6 +100,9 @@ def request_stop(function, run_id=None):
 def run_report(run):
     """The run's state and, per memory size, what its invocations measured; the cheapest and the
     fastest size marked."""
+    if run.status == PowerTuning.RUNNING:
+        fail_stale_runs(run.function)
+        run.refresh_from_db()
     samples = {}
     for sample in run.invocations.values(*SAMPLE_FIELDS):
         samples.setdefault(sample["memory_size_mb"], []).append(sample)

@@ -110,14 +110,21 @@
     const defs = lines(metric);
     const xs = points.map((p) => p.t);
     const data = [xs, ...defs.map((l) => points.map((p) => p[l.key]))];
+    if (metric === "ConcurrentExecutions" && xs.length) {
+      // A step holds for its whole period: the last one ends where the window does.
+      data[0] = xs.concat([xs[xs.length - 1] + period]);
+      data[1] = data[1].concat([data[1][data[1].length - 1]]);
+    }
     const width = Math.max(240, el.clientWidth || 480);
     const existing = charts[metric];
     if (existing && existing.width === width) { existing.chart.setData(data); return; }
     if (existing) existing.chart.destroy();
     const series = [{}].concat(defs.map((l) => {
-      const s = { label: l.label, stroke: l.stroke, width: l.width, dash: l.dash, spanGaps: false, points: { show: false } };
+      // Durations are points joined by lines (a lone point is drawn); an empty period is a gap.
+      const dots = metric === "Duration" ? { show: true, size: 5, fill: l.stroke } : { show: false };
+      const s = { label: l.label, stroke: l.stroke, width: l.width, dash: l.dash, spanGaps: false, points: dots };
       if (l.bars) {
-        s.fill = l.stroke; s.paths = window.uPlot.paths.bars({ size: [0.8, 60], align: 1 });
+        s.fill = l.stroke; s.width = 0; s.paths = window.uPlot.paths.bars({ size: [0.8, 60], align: 1 });
       } else if (l.stepped) {
         s.paths = window.uPlot.paths.stepped({ align: 1 });
       }
@@ -128,9 +135,9 @@
       width, height: 170,
       scales: { x: { time: true, range: (u, min, max) => [min, max + period] },
                 y: { range: (u, min, max) => [0, Math.max(counts ? 1 : 0.001, (max || 0) * 1.1)] } },
-      axes: [C.axis({ size: 36 }), C.axis({ size: 52, values: counts ? (u, ticks) => ticks.map((v) => (Number.isInteger(v) ? v : "")) : undefined })],
+      axes: [C.axis({ size: 50 }), C.axis({ size: 52, values: counts ? (u, ticks) => ticks.map((v) => (Number.isInteger(v) ? v : "")) : undefined })],
       series,
-      legend: { show: metric === "Duration" },
+      legend: { show: metric === "Duration", live: false },
       cursor: { points: { show: false } },
     }, data, el);
     charts[metric] = { chart, width };
@@ -144,6 +151,7 @@
     const periodEl = document.getElementById("monitor-period");
     const status = document.getElementById("monitor-status");
     let busy = false;
+    let again = false; // asked for while a load was in flight: load once more after it
 
     // A period is offered only where it makes between 1 and MAX_POINTS points of the range.
     function fitPeriods() {
@@ -154,13 +162,14 @@
       }
       if (periodEl.selectedOptions[0].disabled) {
         const fits = [...periodEl.options].filter((o) => !o.disabled);
-        periodEl.value = fits[Math.min(1, fits.length - 1)].value;
+        periodEl.value = fits[0].value; // the finest that fits
       }
     }
 
     async function load() {
-      if (busy) return;
+      if (busy) { again = true; return; }
       busy = true;
+      again = false;
       const period = Number(periodEl.value);
       const range = Number(rangeEl.value);
       const url = `${root.dataset.seriesUrl}?period=${period}&range=${range}`;
@@ -183,6 +192,7 @@
         status.textContent = `Could not load the metrics: ${err.message}`;
       } finally {
         busy = false;
+        if (again) load();
       }
     }
 

@@ -74,7 +74,8 @@
     const results = report.results;
     const xs = results.map((r) => r.memory_mb);
     const durations = results.map((r) => (r.error ? null : r.duration_ms));
-    const costs = results.map((r) => (r.error ? null : r.cost_usd));
+    // Cost per million invocations: $0.42 reads better on an axis than $0.000000421.
+    const costs = results.map((r) => (r.error || r.cost_usd == null ? null : r.cost_usd * 1e6));
     const only = (size, values) => results.map((r, i) => (r.memory_mb === size ? values[i] : null));
     const data = [xs, durations, costs, only(report.cheapest, costs), only(report.fastest, durations)];
     el.dataset.points = String(xs.length);
@@ -93,18 +94,20 @@
       scales: {
         x: { time: false, distr: 3, log: 2, range: pad },
         ms: { range: (u, min, max) => [0, Math.max(1, (max || 0) * 1.15)] },
-        usd: { range: (u, min, max) => [0, Math.max(1e-9, (max || 0) * 1.15)] },
+        usd: { range: (u, min, max) => [0, Math.max(0.01, (max || 0) * 1.15)] },
       },
       axes: [
-        C.axis({ label: "memory (MB)", size: 44, splits: () => xs }),
+        // A tick at each size measured; one too close to the last shown is left unlabelled (null).
+        C.axis({ label: "memory (MB)", size: 44, space: 30, splits: () => xs,
+          values: (u, splits) => splits.map((v) => (v == null ? "" : String(v))) }),
         C.axis({ scale: "ms", label: "duration (ms)", size: 58, stroke: durationColor }),
-        C.axis({ scale: "usd", side: 1, label: "cost per invocation ($)", size: 84, stroke: costColor, grid: { show: false },
-          values: (u, ticks) => ticks.map((v) => C.fmtUsd(v)) }),
+        C.axis({ scale: "usd", side: 1, label: "$ per million invocations", size: 64, stroke: costColor, grid: { show: false },
+          values: (u, ticks) => ticks.map((v) => "$" + v.toFixed(v < 1 ? 2 : 1)) }),
       ],
       series: [
         {},
         { label: "duration", scale: "ms", stroke: durationColor, width: 2, points: { show: true, size: 7 }, value: (u, v) => C.fmtMs(v) },
-        { label: "cost per invocation", scale: "usd", stroke: costColor, width: 2, dash: [6, 4], points: { show: true, size: 7 }, value: (u, v) => C.fmtUsd(v) },
+        { label: "cost per million invocations", scale: "usd", stroke: costColor, width: 2, dash: [6, 4], points: { show: true, size: 7 } },
         { label: "cheapest", scale: "usd", stroke: "transparent", width: 0, points: mark("--chart-green", "#2b8a3e") },
         { label: "fastest", scale: "ms", stroke: "transparent", width: 0, points: mark("--chart-violet", "#6741d9") },
       ],
@@ -118,7 +121,7 @@
     const parts = [];
     const byMemory = Object.fromEntries(report.results.map((r) => [r.memory_mb, r]));
     parts.push('<span class="mark mark-duration"><i></i> duration</span>');
-    parts.push('<span class="mark mark-cost"><i></i> cost per invocation (dashed)</span>');
+    parts.push('<span class="mark mark-cost"><i></i> cost per million invocations (dashed)</span>');
     if (report.cheapest != null) parts.push(`<span class="mark mark-cheapest"><i></i> cheapest: ${byMemory[report.cheapest].memory_mb} MB</span>`);
     if (report.fastest != null) parts.push(`<span class="mark mark-fastest"><i></i> fastest: ${byMemory[report.fastest].memory_mb} MB</span>`);
     box.innerHTML = report.results.length ? parts.join("") : "";

@@ -9,8 +9,9 @@ from sandbox.web.metric_series import PERIODS_SHOWN, BadWindow, default_period, 
 from sandbox.web.ownership import own_function
 
 PERIOD_CHOICES = [(10, "10 seconds"), (60, "1 minute"), (300, "5 minutes"), (3600, "1 hour")]
-RANGE_CHOICES = [(600, "10 minutes"), (3600, "1 hour"), (3 * 3600, "3 hours"), (12 * 3600, "12 hours"),
-                 (24 * 3600, "1 day")]  # fmt: skip
+# "last <label>" on the page, "in the last <label>" in the charts' sentences.
+RANGE_CHOICES = [(600, "10 minutes"), (3600, "hour"), (3 * 3600, "3 hours"), (12 * 3600, "12 hours"),
+                 (24 * 3600, "day")]  # fmt: skip
 
 
 @require_GET

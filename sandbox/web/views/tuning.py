@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET, require_POST
 from sandbox.models import PowerTuning
 from sandbox.web.fields import ConfigError
 from sandbox.web.ownership import own_function
-from sandbox.web.tuning_runs import create_run, request_stop, run_report, size_choices
+from sandbox.web.tuning_runs import create_run, fail_stale_runs, request_stop, run_report, size_choices
 from sandbox.worker import start_power_tuning
 
 
@@ -60,6 +60,7 @@ def _context(request, function, posted=None, **extra):
 @require_GET
 def tuning_page(request, slug):
     function = own_function(request, slug)
+    fail_stale_runs(function)
     return render(request, "sandbox/tuning.html", _context(request, function))
 
 
