@@ -182,8 +182,14 @@ class Invocation(models.Model):
     worker_id = models.CharField(max_length=100, blank=True)
     environment_name = models.CharField(max_length=64, blank=True)
     provisioned = models.BooleanField(default=False)
+    # Ran on-demand while provisioned concurrency was configured and all of it was busy (or not
+    # ready): CloudWatch's ProvisionedConcurrencySpilloverInvocations.
+    spillover = models.BooleanField(default=False)
     load_test = models.ForeignKey(
         "LoadTest", null=True, blank=True, on_delete=models.SET_NULL, related_name="invocations"
+    )
+    power_tuning = models.ForeignKey(
+        "PowerTuning", null=True, blank=True, on_delete=models.SET_NULL, related_name="invocations"
     )
     created = models.DateTimeField(default=timezone.now, db_index=True)
     started = models.DateTimeField(null=True, blank=True)
@@ -306,3 +312,41 @@ class LoadTest(models.Model):
     @property
     def percent(self):
         return min(100, round(100 * self.completed / self.planned)) if self.planned else 100
+
+
+class PowerTuning(models.Model):
+    """A power-tuning run, as the AWS Lambda Power Tuning tool does it: the function run N times
+    at each of a set of memory sizes, in series, through the same pools and quotas as every other
+    invocation. The function's own configuration is never changed. Its results are its
+    invocations (sandbox/web/tuning_runs.py sums them up)."""
+
+    RUNNING, FINISHED, STOPPED, FAILED = "running", "finished", "stopped", "failed"
+    # Bounds: at most MAX_SIZES sizes, MAX_PER_SIZE invocations each, MAX_TOTAL in all.
+    MAX_SIZES, MAX_PER_SIZE, MAX_TOTAL = 10, 50, 200
+    DEFAULT_SIZES = [128, 256, 512, 1024, 1536, 3008]
+
+    function = models.ForeignKey(Function, on_delete=models.CASCADE, related_name="power_tunings")
+    memory_sizes = models.JSONField(default=list)  # MB, ascending
+    invocations_per_size = models.PositiveIntegerField(default=10)
+    event = models.TextField(default="{}")
+    status = models.CharField(max_length=10, default=RUNNING)
+    stop_requested = models.BooleanField(default=False)
+    # Steps done of memory_sizes x invocations_per_size (a size cut short by an error counts whole).
+    done = models.PositiveIntegerField(default=0)
+    failure_reason = models.CharField(max_length=300, blank=True)
+    started = models.DateTimeField(default=timezone.now)
+    finished = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started", "-id"]
+
+    def __str__(self):
+        return f"power tuning {self.pk} of {self.function}"
+
+    @property
+    def planned(self):
+        return len(self.memory_sizes) * self.invocations_per_size
+
+    @property
+    def percent(self):
+        return min(100, round(100 * self.done / self.planned)) if self.planned else 100

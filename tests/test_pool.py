@@ -77,6 +77,7 @@ def test_five_concurrent_invocations_start_five_environments_then_reuse_them_war
     assert all(record.status == "ok" and not record.cold for record, _ in second)
     assert {p.environment for _, p in second} == {p.environment for _, p in first}
     assert live == 5
+    assert not any(p.spillover for _, p in first + second)  # no provisioned concurrency: no spillover
 
 
 def test_reserved_concurrency_two_with_five_concurrent_gives_exactly_three_throttles(engine):
@@ -120,6 +121,9 @@ def test_provisioned_concurrency_serves_the_first_two_without_init(engine):
     assert len(provisioned) == 2
     assert all(r.init_duration_ms is None and not r.cold for r, _ in provisioned)
     assert len(on_demand) == 1 and on_demand[0][0].cold and on_demand[0][0].init_duration_ms > 0
+    # The one that ran on-demand while provisioned concurrency was configured spilled over.
+    assert [p.spillover for _, p in on_demand] == [True]
+    assert not any(p.spillover for _, p in provisioned)
 
 
 def test_an_environment_idle_past_the_ttl_is_reclaimed_and_the_next_invocation_is_cold(engine):

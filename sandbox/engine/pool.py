@@ -75,10 +75,13 @@ class AccountLimits:
 
 @dataclass
 class Placement:
-    """Where an invocation ran: the environment's name, and whether it was provisioned."""
+    """Where an invocation ran: the environment's name, whether it was provisioned, and whether
+    it spilled over: ran on-demand while provisioned concurrency was configured (CloudWatch's
+    ProvisionedConcurrencySpilloverInvocations)."""
 
     environment: str | None
     provisioned: bool
+    spillover: bool = False
 
 
 @dataclass
@@ -300,6 +303,7 @@ class FunctionPool:
 
         provisioned = bool(slot and slot.provisioned)
         record = None
+        spillover = not provisioned and self.provisioned_target > 0
         try:
             try:
                 record, _ = await run_invocation(
@@ -322,7 +326,7 @@ class FunctionPool:
                     slot = self._slot_of(created[0])
                 if slot is not None:
                     self._release(slot, record)
-            placement = Placement(slot.environment.name if slot else None, provisioned)
+            placement = Placement(slot.environment.name if slot else None, provisioned, spillover)
             return record, placement
         finally:
             self.in_flight -= 1

@@ -13,7 +13,7 @@ from asgiref.sync import async_to_sync, iscoroutinefunction, sync_to_async
 from django.http import Http404, HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
-from ninja import NinjaAPI, Status
+from ninja import NinjaAPI, Query, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.openapi.docs import DocsBase
 from ninja.parser import Parser
@@ -21,7 +21,7 @@ from ninja.security import HttpBearer
 
 from sandbox.engine.invocation import InvalidEvent, PayloadTooLarge
 from sandbox.engine.rules import logconfig
-from sandbox.models import DEFAULT_CODE, Function, Invocation, LoadTest
+from sandbox.models import DEFAULT_CODE, Function, Invocation, LoadTest, PowerTuning
 from sandbox.versions import VersionsError
 from sandbox.web.api_access import (
     ApiError,
@@ -41,22 +41,28 @@ from sandbox.web.api_schemas import (
     InvocationRecord,
     InvokeIn,
     Metrics,
+    PowerTuningIn,
+    PowerTuningOut,
     errors,
 )
 from sandbox.web.fields import ConfigError
 from sandbox.web.forms import apply_concurrency, clean_config
+from sandbox.web.metric_series import BadWindow, DimensionUnavailable, function_series
 from sandbox.web.metrics import function_metrics
 from sandbox.web.public_url import public_url
+from sandbox.web.tuning_runs import create_run, request_stop, run_report, size_choices
 from sandbox.worker import (
     configure_function,
     ensure_embedded_worker,
     start_invocation,
+    start_power_tuning,
     validate_event,
     wait_until_finished,
 )
 
 BODY_PARAMS = {"payload"}  # the name every operation gives its body
 NO_FIELDS, EMPTY_INVOKE = FunctionIn(), InvokeIn()  # what no body means (an empty object)
+DEFAULT_TUNING = PowerTuningIn()
 
 
 class ApiAccess(HttpBearer):
@@ -369,17 +375,87 @@ async def invoke(request, slug: str, payload: InvokeIn = EMPTY_INVOKE, qualifier
     "/functions/{slug}/metrics",
     response={200: Metrics, **errors(400, 401, 403, 404)},
     tags=["metrics"],
-    summary="The scaling picture: ?load_test=<id>, or the last 10 minutes",
+    summary="The scaling picture (?load_test=<id>, or the last 10 minutes) and CloudWatch-style series",
 )
-async def metrics(request, slug: str, load_test: int | None = None):
-    return await sync_to_async(_metrics)(request.auth, slug, load_test)
+async def metrics(
+    request,
+    slug: str,
+    load_test: int | None = None,
+    period: int | None = Query(None, description="Seconds per point (default 60; 10 with CLASSROOM_SPEED)."),
+    range_s: int | None = Query(None, alias="range", description="Seconds of history (default 60 periods)."),
+    version: str | None = Query(None, description="One version's invocations (needs versions)."),
+):
+    return await sync_to_async(_metrics)(request.auth, slug, load_test, period, range_s, version)
 
 
-def _metrics(user, slug, load_test_id):
+def _metrics(user, slug, load_test_id, period, range_s, version):
     function = owned_function(user, slug)
     load_test = None
     if load_test_id is not None:
         load_test = LoadTest.objects.filter(function=function, pk=load_test_id).first()
         if load_test is None:
             raise ApiError(404, "NotFound", "No such load test for this function.")
-    return function_metrics(function, load_test)
+    try:
+        series = function_series(function, period, range_s, version)
+    except (BadWindow, DimensionUnavailable) as exc:
+        raise ApiError(400, "InvalidRequest", str(exc)) from None
+    return {**function_metrics(function, load_test), **series}
+
+
+# ------------------------------------------------------------------------------------ power tuning
+
+
+@api.post(
+    "/functions/{slug}/power-tunings",
+    response={201: PowerTuningOut, **errors(400, 401, 403, 404, 409, 413)},
+    tags=["power tuning"],
+    summary="Start a power-tuning run: N invocations in series at each memory size",
+)
+async def start_tuning(request, slug: str, payload: PowerTuningIn = DEFAULT_TUNING):
+    function = await sync_to_async(owned_function)(request.auth, slug)
+    run = await sync_to_async(_create_tuning)(function, payload)
+    await start_power_tuning(run)
+    return Status(201, await sync_to_async(run_report)(run))
+
+
+def _create_tuning(function, payload):
+    sizes = payload.memory_sizes if payload.memory_sizes is not None else size_choices()
+    try:
+        return create_run(
+            function, [str(size) for size in sizes], payload.invocations_per_size, json.dumps(payload.event)
+        )
+    except ConfigError as exc:
+        status = 409 if exc.field == "power_tuning" else 400
+        raise ApiError(
+            status, "Conflict" if status == 409 else "InvalidRequest", f"{exc.field}: {exc}"
+        ) from None
+
+
+@api.get(
+    "/functions/{slug}/power-tunings/{run_id}",
+    response={200: PowerTuningOut, **errors(401, 403, 404)},
+    tags=["power tuning"],
+    summary="A run's progress and results, the cheapest and the fastest size marked",
+)
+async def get_tuning(request, slug: str, run_id: int):
+    return await sync_to_async(_tuning_report)(request.auth, slug, run_id)
+
+
+@api.post(
+    "/functions/{slug}/power-tunings/{run_id}/stop",
+    response={200: PowerTuningOut, **errors(401, 403, 404)},
+    tags=["power tuning"],
+    summary="Stop a run: the invocation in flight finishes, no other starts",
+)
+async def stop_tuning(request, slug: str, run_id: int):
+    function = await sync_to_async(owned_function)(request.auth, slug)
+    await sync_to_async(request_stop)(function, run_id)
+    return await sync_to_async(_tuning_report)(request.auth, slug, run_id)
+
+
+def _tuning_report(user, slug, run_id):
+    function = owned_function(user, slug)
+    run = PowerTuning.objects.filter(function=function, pk=run_id).first()
+    if run is None:
+        raise ApiError(404, "NotFound", f"No power-tuning run {run_id} for this function.")
+    return run_report(run)

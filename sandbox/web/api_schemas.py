@@ -123,6 +123,37 @@ def errors(*statuses):
     return dict.fromkeys(statuses, ErrorOut)
 
 
+class CountPoint(Schema):
+    t: int
+    value: int
+
+
+class DurationPoint(Schema):
+    t: int
+    avg: float | None
+    p50: float | None
+    p99: float | None
+    max: float | None
+
+
+class PeakPoint(Schema):
+    t: int
+    max: int
+
+
+class MetricSeries(Schema):
+    Invocations: list[CountPoint] = Field(
+        description="Invocations that ran (errors included), in the period they were invoked in."
+    )
+    Errors: list[CountPoint] = Field(description="Function errors: error, timeout, out of memory, crash.")
+    Throttles: list[CountPoint] = Field(description="Throttled requests (not invocations).")
+    Duration: list[DurationPoint] = Field(description="Handler duration in ms: average, p50, p99, maximum.")
+    ConcurrentExecutions: list[PeakPoint] = Field(description="The most in flight at once in the period.")
+    ProvisionedConcurrencySpilloverInvocations: list[CountPoint] = Field(
+        description="Invocations run on-demand while provisioned concurrency was configured."
+    )
+
+
 class Metrics(Schema):
     """The scaling picture (the Scaling page's data): times in ms from `origin`."""
 
@@ -145,3 +176,54 @@ class Metrics(Schema):
     concurrency_formula: dict[str, Any] = Field(
         description="requests_per_second × average_duration_s = concurrency."
     )
+    period: int = Field(description="Seconds per point of `series`.")
+    range: int = Field(description="Seconds of history `series` covers, up to now.")
+    series: MetricSeries = Field(
+        description="CloudWatch-style metrics, one point per period (`t`: its start, Unix seconds); "
+        "an empty period is 0 (Duration: null)."
+    )
+
+
+class PowerTuningIn(Schema):
+    """A power-tuning run: the function invoked N times in series at each memory size."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    memory_sizes: list[int] | None = Field(
+        None,
+        description=f"Memory sizes in MB ({_S['MEMORY_MB_MIN']} to {_S['MEMORY_MB_MAX']}), at most 10; "
+        "default 128, 256, 512, 1024, 1536 and 3008 (those this server allows).",
+    )
+    invocations_per_size: int = Field(10, description="N, 1 to 50; sizes × N at most 200.")
+    event: Any = Field(default_factory=dict, description="The event every invocation gets.")
+
+
+class PowerTuningSize(Schema):
+    memory_mb: int
+    invocations: int = Field(description="Invocations that ran at this size.")
+    throttles: int = Field(description="Throttled attempts (each was retried).")
+    duration_ms: float | None = Field(description="Trimmed mean Duration (fastest, slowest 20 % left out).")
+    billed_duration_ms: float | None = Field(description="Trimmed mean Billed Duration.")
+    init_duration_ms: float | None = Field(description="Init Duration of the size's cold start.")
+    cost_usd: float | None = Field(description="Cost of one invocation: billed GB-seconds and the request.")
+    error: dict[str, Any] | None = Field(
+        description="status, type, message of the first failed invocation, which ended the size."
+    )
+
+
+class PowerTuningOut(Schema):
+    id: int
+    status: Literal["running", "finished", "stopped", "failed"]
+    stop_requested: bool
+    memory_sizes: list[int]
+    invocations_per_size: int
+    event: str
+    planned: int
+    done: int
+    percent: int
+    started: str
+    finished: str | None
+    failure_reason: str
+    results: list[PowerTuningSize] = Field(description="One per memory size measured so far, by size.")
+    cheapest: int | None = Field(description="The memory size with the lowest cost per invocation.")
+    fastest: int | None = Field(description="The memory size with the lowest duration.")

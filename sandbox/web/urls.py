@@ -1,7 +1,7 @@
 from django.urls import path, re_path
 
 from sandbox.web import api, api_versions
-from sandbox.web.views import browser_runs, home, playground, scaling, tokens
+from sandbox.web.views import browser_runs, home, monitor, playground, scaling, tokens, tuning
 
 urlpatterns = [
     path("", home.home, name="home"),
@@ -21,6 +21,12 @@ urlpatterns = [
     path("functions/<slug:slug>/scale/load", scaling.load_start, name="load_start"),
     path("functions/<slug:slug>/scale/stop", scaling.load_stop, name="load_stop"),
     path("functions/<slug:slug>/metrics.json", scaling.metrics_json, name="metrics_json"),
+    path("functions/<slug:slug>/monitor/", monitor.monitor_page, name="monitor"),
+    path("functions/<slug:slug>/monitor/series.json", monitor.series_json, name="monitor_series"),
+    path("functions/<slug:slug>/tuning/", tuning.tuning_page, name="tuning"),
+    path("functions/<slug:slug>/tuning/start", tuning.tuning_start, name="tuning_start"),
+    path("functions/<slug:slug>/tuning/stop", tuning.tuning_stop, name="tuning_stop"),
+    path("functions/<slug:slug>/tuning/<int:run_id>.json", tuning.tuning_json, name="tuning_json"),
     path("api-token", tokens.issue_token, name="api_token"),
     # Versions and aliases (sandbox/web/api_versions.py), before the OpenAPI-described API.
     path("api/functions/<slug:slug>/versions", api_versions.function_versions, name="api_versions"),

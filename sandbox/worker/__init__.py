@@ -12,6 +12,7 @@ names below; the modules of this package are its inside:
 - loops: heartbeat, idle reclaim and registered background loops
 - embedded: starting the worker in the web process, or waking external ones
 - loadgen: load tests, through the same pools
+- tuning: power-tuning runs, each memory size in a pool of its own beside the function's
 - config: the engine, limits, prices and scaling rules from the settings
 """
 
@@ -24,6 +25,7 @@ from sandbox.worker.client import (
     send_to_worker,
     start_invocation,
     start_load_test,
+    start_power_tuning,
     validate_event,
     wait_until_finished,
 )
@@ -87,6 +89,7 @@ __all__ = [
     "start_fresh",
     "start_invocation",
     "start_load_test",
+    "start_power_tuning",
     "stop",
     "validate_event",
     "wait_until_finished",

@@ -74,6 +74,13 @@ async def start_load_test(load_test):
     )
 
 
+async def start_power_tuning(tuning):
+    ensure_embedded_worker()
+    await get_channel_layer().send(
+        worker_channel(tuning.function_id), {"type": "tuning.start", "tuning_id": tuning.pk}
+    )
+
+
 async def reset_environments(function):
     ensure_embedded_worker()
     await get_channel_layer().send(worker_channel(function.id), {"type": "reset", "function_id": function.id})

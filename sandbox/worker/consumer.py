@@ -10,6 +10,7 @@ from sandbox.worker.loadgen import run_load_test
 from sandbox.worker.loops import start_background
 from sandbox.worker.run import run_one
 from sandbox.worker.state import state
+from sandbox.worker.tuning import run_power_tuning
 
 
 class SandboxWorker(AsyncConsumer):
@@ -49,3 +50,7 @@ class SandboxWorker(AsyncConsumer):
     async def loadtest_start(self, message):
         start_background()
         state.spawn(run_load_test(message["load_test_id"]))
+
+    async def tuning_start(self, message):
+        start_background()
+        state.spawn(run_power_tuning(message["tuning_id"]))

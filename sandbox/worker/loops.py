@@ -31,7 +31,7 @@ async def _reap_forever():
     """Reclaim environments idle past the TTL: the next invocation of that function is cold."""
     while True:
         await asyncio.sleep(REAP_SECONDS)
-        for _, pool in list(state.pools.values()):
+        for pool in state.all_pools():
             pool.reclaim_idle()
 
 

@@ -14,6 +14,7 @@ class WorkerState:
     def __init__(self):
         self.pools = {}  # (function id, version) -> (spec hash, FunctionPool)
         self.functions = {}  # function id -> FunctionConcurrency shared by its versions' pools
+        self.side_pools = set()  # pools beside a function's own, e.g. a tuning run's at another memory
         self.account = None
         self.tasks = set()
         self.background = []
@@ -66,6 +67,28 @@ class WorkerState:
             if pool.version not in provisioned and pool.provisioned_target:
                 pool.set_provisioned(0)
 
+    def open_side_pool(self, function, spec):
+        """A pool of `function` at another configuration (`spec`) that leaves the function's own
+        pool alone. It shares the account, so quotas and the host cap apply; reserved
+        concurrency 0 still disables the function (a positive one is not counted twice)."""
+        pool = FunctionPool(
+            get_engine(),
+            spec,
+            self.get_account(),
+            key=function.id,
+            owner=function.owner_id,
+            reserved=0 if function.reserved_concurrency == 0 else None,
+        )
+        self.side_pools.add(pool)
+        return pool
+
+    def close_side_pool(self, pool):
+        pool.close()
+        self.side_pools.discard(pool)
+
+    def all_pools(self):
+        return [pool for _, pool in self.pools.values()] + list(self.side_pools)
+
     def reset(self, function_id):
         return sum(pool.reset() for pool in self.pools_of(function_id))
 
@@ -77,16 +100,17 @@ class WorkerState:
 
     def close_pools(self):
         """Close every pool: idle environments go now, busy ones when their invocation ends."""
-        for _, pool in list(self.pools.values()):
+        for pool in self.all_pools():
             pool.close()
 
     def close_all(self):
         """Destroy every environment, busy ones included (the process is going away)."""
-        for _, pool in self.pools.values():
+        for pool in self.all_pools():
             pool.close()
             for slot in list(pool.slots):
                 slot.environment.destroy()
         self.pools.clear()
+        self.side_pools.clear()
 
 
 state = WorkerState()

@@ -31,12 +31,16 @@ def claim(request_id):
 
 
 @sync_to_async
-def create_running(function, *, trigger, event, load_test=None, qualifier="", target=None):
-    """An invocation the worker starts itself (a load test's), already running here. `target`:
-    the version it runs (sandbox.versions.Target; None = $LATEST)."""
+def create_running(
+    function, *, trigger, event, load_test=None, qualifier="", target=None, power_tuning=None, memory_mb=None
+):
+    """An invocation the worker starts itself (a load test's or a tuning run's), already running
+    here. `target`: the version it runs (sandbox.versions.Target; None = $LATEST); a tuning
+    run's at its own memory size."""
     return Invocation.objects.create(
         function=function,
         load_test=load_test,
+        power_tuning=power_tuning,
         trigger=trigger,
         event=event,
         qualifier=qualifier,
@@ -44,7 +48,7 @@ def create_running(function, *, trigger, event, load_test=None, qualifier="", ta
         status=Invocation.RUNNING,
         worker_id=WORKER_ID,
         started=timezone.now(),
-        memory_size_mb=(target.version or function).memory_mb if target else function.memory_mb,
+        memory_size_mb=memory_mb or (target.version or function if target else function).memory_mb,
     )
 
 
@@ -72,6 +76,7 @@ def finish(request_id, record=None, placement=None, status=None, error=None, rea
         invocation.logs, invocation.logs_truncated = _cap("\n".join(record.logs))
         invocation.environment_name = placement.environment or ""
         invocation.provisioned = placement.provisioned
+        invocation.spillover = placement.spillover
     else:
         invocation.status = status
         invocation.error = error
