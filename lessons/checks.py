@@ -36,6 +36,7 @@ PER_INVOCATION = {
     "output_absent",
     "memory_size",
     "executed_version",
+    "memory_from_tuning",
     "provisioned",
 }
 BATCH = {
@@ -103,6 +104,8 @@ def validate_check(spec, run, events=1):
         or (isinstance(value, bool) and kind != "cold" and kind != "provisioned")
     ):
         raise CheckSpecError(f"'{kind}' needs a {getattr(expect[kind], '__name__', 'number')} value")
+    if kind == "memory_from_tuning" and value not in ("cheapest", "fastest"):
+        raise CheckSpecError("'memory_from_tuning' is 'cheapest' or 'fastest'")
     if kind == "init_duration" and value not in ("present", "absent"):
         raise CheckSpecError("'init_duration' is 'present' or 'absent'")
     if kind == "json_path" and (not isinstance(value, dict) or "path" not in value or "equals" not in value):

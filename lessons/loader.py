@@ -312,6 +312,9 @@ def _deploy(value, path, line):
     for item in value:
         if isinstance(item, dict) and item.get("publish") in ("starter", "solution") and len(item) == 1:
             continue
+        tune = item.get("tune") if isinstance(item, dict) and len(item) == 1 else None
+        if isinstance(tune, dict) and isinstance(tune.get("sizes"), list) and len(tune["sizes"]) >= 3:
+            continue
         alias = item.get("alias") if isinstance(item, dict) and len(item) == 1 else None
         if isinstance(alias, dict) and isinstance(alias.get("name"), str) and "version" in alias:
             weights = alias.get("weights", {})

@@ -83,6 +83,30 @@ async def _wait_provisioned(function, version, count, timeout=15.0):
     return False
 
 
+def tuned_memory_checks(function, checks):
+    """`memory_from_tuning: cheapest|fastest` becomes a memory_size check with what the
+    learner's own latest power-tuning sweep found: (checks, or a problem when there is none)."""
+    from sandbox.models import PowerTuning
+    from sandbox.web.tuning_runs import run_report
+
+    out = []
+    for check in checks:
+        pick = check.get("memory_from_tuning")
+        if pick is None:
+            out.append(check)
+            continue
+        run = function.power_tunings.filter(status=PowerTuning.FINISHED).first()
+        report = run_report(run) if run else None
+        sizes = len([r for r in report["results"] if r["invocations"]]) if report else 0
+        if report is None or sizes < 3 or report[pick] is None:
+            return checks, (
+                "Run a power-tuning sweep of this function first (the Power tuning tab), over at least "
+                "3 memory sizes, and let it finish."
+            )
+        out.append({"memory_size": report[pick], **{k: v for k, v in check.items() if k == "message"}})
+    return out, None
+
+
 def missing_qualifier(qualifier, exc):
     """The check invokes a version or alias the learner has not made yet."""
     return Outcome(
@@ -103,6 +127,9 @@ async def run_step(function, events, run, checks, hidden_events=(), buckets=(), 
     The visible events come first, then the hidden ones; placeholders are filled afresh, and in
     a sequential run every event is sent at least once. A function with provisioned
     concurrency on its alias `live` is invoked through the alias."""
+    checks, problem = await sync_to_async(tuned_memory_checks)(function, checks)
+    if problem:
+        return Outcome(passed=False, failures=[problem], summary=problem), []
     qualifier, provisioned = await sync_to_async(_provisioned_alias)(function)
     qualifier = run.get("qualifier") or qualifier
     try:

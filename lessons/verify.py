@@ -92,6 +92,9 @@ async def run_candidate(owner, name, step, candidate):
     )
     if config.get("deploy"):
         await sync_to_async(replay_deploy)(function, step, config["deploy"])
+        for item in config["deploy"]:
+            if "tune" in item:
+                await run_sweep(function, item["tune"])
     outcome, _ = await run_step(
         function,
         step.events,
@@ -110,7 +113,12 @@ def replay_deploy(function, step, deploy):
     from sandbox import versions
 
     for item in deploy:
-        if "publish" in item:
+        if "tune" in item:
+            continue  # run_sweep, after the function exists (asynchronous)
+        if "memory" in item:
+            function.memory_mb = item["memory"]
+            function.save(update_fields=["memory_mb"])
+        elif "publish" in item:
             function.code = step.solution_code if item["publish"] == "solution" else step.starter_code
             function.save(update_fields=["code"])
             versions.publish(function)
@@ -121,3 +129,27 @@ def replay_deploy(function, step, deploy):
             versions.put_alias(function, alias["name"], str(alias["version"]), routing)
     function.code = step.solution_code  # $LATEST is the solution, as the learner's editor would be
     function.save(update_fields=["code"])
+
+
+async def run_sweep(function, tune, timeout_s=180):
+    """A real power-tuning run of `function` (as the learner would start one), waited for; then
+    the function's memory is set to the size the sweep found cheapest."""
+    import asyncio
+
+    from sandbox.models import PowerTuning
+    from sandbox.web.tuning_runs import create_run, run_report
+    from sandbox.worker import start_power_tuning
+
+    run = await sync_to_async(create_run)(function, tune["sizes"], tune.get("per_size", 5), "{}")
+    await start_power_tuning(run)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while loop.time() < deadline:
+        await run.arefresh_from_db()
+        if run.status != PowerTuning.RUNNING:
+            break
+        await asyncio.sleep(0.2)
+    report = await sync_to_async(run_report)(run)
+    if report["cheapest"]:
+        function.memory_mb = report["cheapest"]
+        await function.asave(update_fields=["memory_mb"])
