@@ -259,6 +259,24 @@ SANDBOX = {
     "CPU_PERIOD_US": env_int("SANDBOX_CPU_PERIOD_US", 20_000, 1000, 1_000_000),
 }
 
+# Layers (sandbox/layers/): zips of libraries mounted read-only at /opt, with Lambda's limits.
+LAYERS = {
+    # LAYERS_ROOT: where layer versions are extracted (one directory per zip's SHA-256) and where the
+    # /opt of each ordered list of layers is merged. Git-ignored; rebuilt from the database if lost.
+    "ROOT": Path(env_str("LAYERS_ROOT", str(BASE_DIR / "var" / "layers"))),
+    # Where `make` puts the bundled layers' zips (registered as public layers by `manage.py sync_layers`).
+    "BUNDLED_DIR": BASE_DIR / "var" / "bundled-layers",
+    # Lambda: a 50 MB zip uploaded directly, 250 MB unzipped for a function and all its layers (MiB, as
+    # AWS counts: 52 428 800 and 262 144 000 bytes), 5 layers a function.
+    "ZIP_BYTES": env_int("LAYER_ZIP_BYTES", 50 << 20, 1024),
+    "UNZIPPED_BYTES": env_int("LAYER_UNZIPPED_BYTES", 250 << 20, 1024),
+    "PER_FUNCTION": 5,
+    # LAYER_MAX_FILES: files and directories in one zip (Lambda has no such limit; inodes do).
+    "MAX_FILES": env_int("LAYER_MAX_FILES", 20_000, 1),
+    # LAYER_BYTES_PER_LEARNER: the unzipped size of all of one learner's layer versions together.
+    "BYTES_PER_LEARNER": env_int("LAYER_BYTES_PER_LEARNER", 1 << 30, 1024),
+}
+
 # Prices: AWS's published us-east-1 x86_64 prices, written once in the billing rules (which the
 # browser runtime ships too); each is overridable here. BILLING_INIT_PHASE=false gives the rule
 # before 1 Aug 2025 (init of on-demand functions not billed) so a lesson can compare the two.
