@@ -18,7 +18,9 @@ RECORD_KEYS = {
 }  # fmt: skip
 
 
-def spec_for(source, *, name="fn", handler="handler", memory_mb=128, timeout_s=3.0, environment=None):
+def spec_for(
+    source, *, name="fn", handler="handler", memory_mb=128, timeout_s=3.0, environment=None, opt_dir=None
+):
     return FunctionSpec(
         name=name,
         handler=f"lambda_function.{handler}",
@@ -26,6 +28,7 @@ def spec_for(source, *, name="fn", handler="handler", memory_mb=128, timeout_s=3
         memory_mb=memory_mb,
         timeout_s=timeout_s,
         environment=environment or {},
+        opt_dir=opt_dir,
     )
 
 

@@ -147,6 +147,8 @@ class ExecutionEnvironment:
             "arn": self.spec.arn,
             "log_stream_name": self.log_stream_name,
         }
+        if self.spec.opt_dir and not self.isolation.bwrap:  # no mount namespace: the host path
+            init_message["opt_dir"] = self.spec.opt_dir
         self._writer.write(json.dumps(init_message).encode() + b"\n")
         message = await self._wait_message(started + self.limits.init_timeout_s)
         while message is not None and (
@@ -208,6 +210,7 @@ class ExecutionEnvironment:
             seccomp_fd=seccomp_fd,
             tmp_bytes=self.limits.tmp_bytes,
             rlimits=rlimits,
+            opt_dir=self.spec.opt_dir,
         )
         try:
             self.process = subprocess.Popen(

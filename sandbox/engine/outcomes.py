@@ -18,6 +18,9 @@ class FunctionSpec:
     region: str = "us-east-1"
     account_id: str = "123456789012"
     key: object = None  # the saved function's id, for permission checks of service calls
+    # The host directory mounted read-only at /opt: the function's layers, merged in order
+    # (sandbox/layers/store.py). None without layers.
+    opt_dir: str | None = None
 
     @property
     def arn(self):
