@@ -12,17 +12,9 @@ import pytest
 
 from sandbox.layers.archive import LayerZipError, ZipLimits, extract
 from sandbox.layers.store import LayerStore
+from tests.layer_support import make_zip
 
 LIMITS = ZipLimits(zip_bytes=1 << 20, unzipped_bytes=4 << 20, max_files=50)
-
-
-def make_zip(*members):
-    """A zip of (name, content) pairs or ZipInfo objects with their content."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, content in members:
-            archive.writestr(name, content)
-    return buffer.getvalue()
 
 
 def unix_member(name, mode, content=b""):

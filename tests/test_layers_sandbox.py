@@ -2,27 +2,19 @@
 /opt/python/lib/python3.X/site-packages as on Lambda, sees later layers on top, and cannot write
 to /opt; without layers /opt is there and empty."""
 
-import io
-import sys
-import zipfile
+import re
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 
 from sandbox.engine.isolation import launch_spec
 from sandbox.layers.archive import ZipLimits
 from sandbox.layers.store import LayerStore
+from tests.layer_support import SITE, layer_zip
 from tests.sandbox_helpers import run
 
-SITE = f"python/lib/python{sys.version_info[0]}.{sys.version_info[1]}/site-packages"
 LIMITS = ZipLimits(zip_bytes=1 << 20, unzipped_bytes=4 << 20, max_files=100)
-
-
-def layer_zip(files):
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, content in files.items():
-            archive.writestr(name, content)
-    return buffer.getvalue()
 
 
 @pytest.fixture
@@ -125,3 +117,41 @@ def test_an_opt_dir_named_through_a_link_is_never_mounted(isolation, store, tmp_
     argv = launch_spec(isolation, opt_dir=str(store.content_dir("one")), **options).argv
     at = argv.index("/opt")
     assert argv[at - 2 : at + 1] == ["--ro-bind", str(store.content_dir("one")), "/opt"]
+
+
+# ----------------------------------------------------------------------------- the bundled numpy layer
+
+NUMPY_PIN = (Path(__file__).parent.parent / "scripts/layers/coldstart-numpy.txt").read_text()
+NUMPY_VERSION = re.search(r"^numpy==(\S+)", NUMPY_PIN, re.M)[1]
+
+
+def bundled_zip(name):
+    path = settings.LAYERS["BUNDLED_DIR"] / f"{name}.zip"
+    if not path.exists():
+        pytest.fail(f"{path} is missing: `make layers` builds it (make test does)")
+    return path.read_bytes()
+
+
+@pytest.fixture(scope="module")
+def numpy_opt(tmp_path_factory):
+    store = LayerStore(tmp_path_factory.mktemp("numpy") / "layers", ZipLimits.from_table(settings.LAYERS))
+    store.extract("numpy", bundled_zip("coldstart-numpy"))
+    return str(store.opt_dir(["numpy"]))
+
+
+def test_the_bundled_numpy_layer_imports_and_init_duration_grows_with_the_import(
+    engine, full_isolation, numpy_opt
+):
+    with_numpy = """
+import numpy
+
+def handler(event, context):
+    return {"version": numpy.__version__, "file": numpy.__file__, "sum": int(numpy.arange(10).sum())}
+"""
+    without = "def handler(event, context):\n    return {}\n"
+    [heavy] = run(engine, with_numpy, opt_dir=numpy_opt)
+    [light] = run(engine, without, opt_dir=numpy_opt)  # the same /opt, nothing imported from it
+    assert heavy.status == "ok", heavy.logs
+    assert heavy.result == {"version": NUMPY_VERSION, "file": "/opt/python/numpy/__init__.py", "sum": 45}
+    assert heavy.cold and light.cold
+    assert heavy.init_duration_ms > light.init_duration_ms

@@ -10,7 +10,6 @@ including 404 for unknown /api/ paths and 405 for a method a path does not take.
 import json
 
 from asgiref.sync import async_to_sync, iscoroutinefunction, sync_to_async
-from django.conf import settings
 from django.http import Http404, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import render
 from django.urls import reverse
@@ -18,11 +17,12 @@ from ninja import NinjaAPI, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.openapi.docs import DocsBase
 from ninja.parser import Parser
-from ninja.security import HttpBearer
 
 from sandbox.engine.invocation import InvalidEvent, PayloadTooLarge
+from sandbox.layers.attach import clean_layer_list
 from sandbox.models import DEFAULT_CODE, Function, Invocation, LoadTest
-from sandbox.web.api_access import ApiError, authenticate, error_response
+from sandbox.web.api_access import ApiAccess, ApiError, error_response
+from sandbox.web.api_layers import router as layers_router
 from sandbox.web.api_schemas import (
     FunctionCreated,
     FunctionIn,
@@ -47,30 +47,8 @@ from sandbox.worker import (
     wait_until_finished,
 )
 
-BODY_LIMIT = settings.SANDBOX["PAYLOAD_BYTES"] + 64 * 1024  # the event plus its JSON wrapping
 BODY_PARAMS = {"payload"}  # the name every operation gives its body
 NO_FIELDS, EMPTY_INVOKE = FunctionIn(), InvokeIn()  # what no body means (an empty object)
-
-
-class ApiAccess(HttpBearer):
-    """A Bearer token or the session (see api_access.authenticate); then the body's size, from
-    Content-Length, so an oversized body is refused before it is read."""
-
-    openapi_description = "An API token: `manage.py create_api_token USERNAME`, or the playground page."
-
-    def __call__(self, request):
-        user = authenticate(request)
-        length = int(request.headers.get("Content-Length") or 0)
-        if length > BODY_LIMIT:
-            raise ApiError(
-                413,
-                "RequestEntityTooLargeException",
-                f"The request body is {length} bytes; the limit is {BODY_LIMIT} bytes.",
-            )
-        return user
-
-    def authenticate(self, request, token):  # the abstract hook; __call__ does the work
-        return None
 
 
 class JsonObjectParser(Parser):
@@ -96,9 +74,9 @@ api = NinjaAPI(
     title="Coldstart API",
     version="1",
     description=(
-        "Create, configure and invoke sandboxed Lambda-style functions, read their invocations and "
-        "their scaling metrics. Authenticate with `Authorization: Bearer <token>`, or with the "
-        "browser session (send the CSRF token on writes). Every error is "
+        "Create, configure and invoke sandboxed Lambda-style functions, publish layers for them, read "
+        "their invocations and their scaling metrics. Authenticate with `Authorization: Bearer <token>`, "
+        "or with the browser session (send the CSRF token on writes). Every error is "
         '`{"error": {"code": ..., "message": ...}}` with the matching HTTP status.'
     ),
     auth=ApiAccess(),
@@ -106,6 +84,7 @@ api = NinjaAPI(
     docs=LocalSwagger(),
     urls_namespace="api",
 )
+api.add_router("/layers", layers_router)
 
 
 # ------------------------------------------------------------------------------------ errors
@@ -214,6 +193,7 @@ def _function_json(request, function):
         "environment": function.environment,
         "reserved_concurrency": function.reserved_concurrency,
         "provisioned_concurrency": function.provisioned_concurrency,
+        "layers": list(function.layers or []),
         "url": public_url(request, function.get_absolute_url()),
         "invoke_url": public_url(request, reverse("api:invocations", args=[function.slug])),
     }
@@ -232,6 +212,9 @@ def _save(function, data, partial):
     """Validate `data` (400 naming the field) and save it; the worker hears of concurrency."""
     try:
         cleaned = clean_config({k: v for k, v in data.items() if k in FIELDS}, partial=partial)
+        if "layers" in data:
+            code = cleaned.get("code", function.code)
+            cleaned["layers"] = clean_layer_list(function.owner, data["layers"], code)
         for key, value in cleaned.items():
             setattr(function, key, value)
         function.save()

@@ -9,13 +9,16 @@ import inspect
 from functools import wraps
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.http import JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.views.decorators.csrf import csrf_exempt
+from ninja.security import HttpBearer
 
 from sandbox.models import ApiToken
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+BODY_LIMIT = settings.SANDBOX["PAYLOAD_BYTES"] + 64 * 1024  # the event plus its JSON wrapping
 
 
 class ApiError(Exception):
@@ -90,3 +93,29 @@ def api_endpoint(methods):
         return wrapper
 
     return decorate
+
+
+class ApiAccess(HttpBearer):
+    """django-ninja's auth for the functions API: a Bearer token or the session (see
+    `authenticate`); then the body's size, from Content-Length, so an oversized body is refused
+    before it is read. `body_limit` is the event's by default; a layer upload takes a zip's."""
+
+    openapi_description = "An API token: `manage.py create_api_token USERNAME`, or the playground page."
+
+    def __init__(self, body_limit=BODY_LIMIT):
+        super().__init__()
+        self.body_limit = body_limit
+
+    def __call__(self, request):
+        user = authenticate(request)
+        length = int(request.headers.get("Content-Length") or 0)
+        if length > self.body_limit:
+            raise ApiError(
+                413,
+                "RequestEntityTooLargeException",
+                f"The request body is {length} bytes; the limit is {self.body_limit} bytes.",
+            )
+        return user
+
+    def authenticate(self, request, token):  # the abstract hook; __call__ does the work
+        return None

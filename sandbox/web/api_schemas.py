@@ -34,6 +34,11 @@ class FunctionIn(Schema):
     provisioned_concurrency: int | None = Field(
         None, description="Environments kept initialised ahead of time (at most the reserved concurrency)."
     )
+    layers: list[str] | None = Field(
+        None,
+        description=f"Layer version ARNs, in order (later layers on top in /opt); at most "
+        f"{settings.LAYERS['PER_FUNCTION']}. Yours or public ones (GET /api/layers). [] removes them.",
+    )
 
 
 class FunctionCreated(Schema):
@@ -52,6 +57,7 @@ class FunctionOut(Schema):
     environment: dict[str, str]
     reserved_concurrency: int | None
     provisioned_concurrency: int
+    layers: list[str] = Field(description="Layer version ARNs, in the order they are laid into /opt.")
     url: str
     invoke_url: str
 
@@ -103,7 +109,9 @@ class InvocationList(Schema):
 class ErrorDetail(Schema):
     code: str = Field(description="e.g. InvalidRequest, Unauthorized, NotFound, TooManyRequestsException.")
     message: str
-    reason: str | None = Field(None, description="Why a 429 throttled the call.")
+    reason: str | None = Field(
+        None, description="Why a 429 throttled the call, or why a layer zip was refused (e.g. Symlink)."
+    )
 
 
 class ErrorOut(Schema):
@@ -137,3 +145,31 @@ class Metrics(Schema):
     concurrency_formula: dict[str, Any] = Field(
         description="requests_per_second × average_duration_s = concurrency."
     )
+
+
+class LayerVersionOut(Schema):
+    """One immutable layer version."""
+
+    name: str
+    version: int
+    arn: str = Field(description="The layer version ARN a function lists in `layers`.")
+    layer_arn: str
+    public: bool = Field(description="A bundled layer every learner can attach.")
+    description: str
+    code_sha256: str = Field(description="SHA-256 of the zip, hex.")
+    code_size: int = Field(description="The zip's size in bytes.")
+    unzipped_size: int
+    file_count: int
+    created: str
+
+
+class LayerOut(Schema):
+    name: str
+    layer_arn: str
+    public: bool
+    latest: LayerVersionOut
+    versions: list[LayerVersionOut] = Field(description="Oldest first.")
+
+
+class LayerList(Schema):
+    layers: list[LayerOut] = Field(description="Yours, then the public ones.")
