@@ -63,6 +63,13 @@ def mib(size):
     return f"{size / (1 << 20):.1f} MiB"
 
 
+def human_size(size):
+    """A size as a page shows it: bytes, KiB or MiB."""
+    if size < 1024:
+        return f"{size} B"
+    return f"{size / 1024:.1f} KiB" if size < 1 << 20 else mib(size)
+
+
 def _mib(size):
     return f"{mib(size)} ({size} bytes)"
 

@@ -5,6 +5,7 @@ import json
 from sandbox.engine.rules import events
 from sandbox.models import ApiToken
 from sandbox.web.fields import function_limits
+from sandbox.web.layer_panel import layers_panel
 from sandbox.web.log_display import DISPLAY_LINES_CAP, OLDER_RUN_LINES_CAP, visible_log_lines
 from sandbox.web.presenters import RUNS_KEPT, history_page, log_run_context, result_context, totals_context
 
@@ -47,6 +48,7 @@ def playground_context(request, function, **extra):
         "templates_json": {key: build() for key, (_, build) in events.TEMPLATES.items()},
         "event_json": json.dumps(events.TEMPLATES["custom"][1](), indent=2),
     }
+    context["layers"] = layers_panel(function)
     context.update(token_context(request.user))
     if last is not None:
         context.update(result_context(last))
