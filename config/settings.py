@@ -273,8 +273,13 @@ LAYERS = {
     "PER_FUNCTION": 5,
     # LAYER_MAX_FILES: files and directories in one zip (Lambda has no such limit; inodes do).
     "MAX_FILES": env_int("LAYER_MAX_FILES", 20_000, 1),
-    # LAYER_BYTES_PER_LEARNER: the unzipped size of all of one learner's layer versions together.
+    # LAYER_BYTES_PER_LEARNER / LAYER_BYTES_TOTAL: the unzipped size of one learner's layer versions
+    # together, and of everyone's (guests are cheap to make: the total keeps the disk from filling).
     "BYTES_PER_LEARNER": env_int("LAYER_BYTES_PER_LEARNER", 1 << 30, 1024),
+    "BYTES_TOTAL": env_int("LAYER_BYTES_TOTAL", 20 << 30, 1024),
+    # LAYER_UPLOADS_PER_HOUR: uploads one learner may make in an hour, refused ones included
+    # (each costs the server an extraction of up to 250 MB).
+    "UPLOADS_PER_HOUR": env_int("LAYER_UPLOADS_PER_HOUR", 30, 1),
 }
 
 # Prices: AWS's published us-east-1 x86_64 prices, written once in the billing rules (which the

@@ -204,6 +204,27 @@ def test_a_learner_past_their_layer_storage_gets_400_code_storage_exceeded(ada, 
     assert LayerVersion.objects.count() == 1
 
 
+def test_the_servers_total_layer_storage_is_a_limit_for_all_learners(ada, bob, settings):
+    settings.LAYERS = {**settings.LAYERS, "BYTES_TOTAL": 100}
+    assert upload(ada, "first", layer_zip({"python/a.py": "x" * 60})).status_code == 201
+    response = upload(bob, "second", layer_zip({"python/b.py": "y" * 60}))
+    assert response.status_code == 400
+    assert error_of(response)["code"] == "CodeStorageExceededException"
+    assert "all learners" in error_of(response)["message"]
+
+
+def test_uploads_past_the_hourly_rate_are_429_refused_ones_counted(ada, bob, settings):
+    settings.LAYERS = {**settings.LAYERS, "UPLOADS_PER_HOUR": 2}
+    assert upload(ada, "one", GREETING).status_code == 201
+    assert upload(ada, "bad", b"not a zip").status_code == 400
+    response = upload(ada, "three", GREETING)
+    assert response.status_code == 429
+    error = error_of(response)
+    assert (error["code"], error["reason"]) == ("TooManyRequestsException", "LayerUploadRateExceeded")
+    assert LayerVersion.objects.count() == 1
+    assert upload(bob, "bobs", GREETING).status_code == 201  # a limit per learner
+
+
 def test_without_credentials_it_is_401_and_a_session_without_csrf_is_403(db, layers_root):
     assert Client().get("/api/layers").status_code == 401
     assert upload(Client(), "x", GREETING).status_code == 401
@@ -228,7 +249,7 @@ def test_the_openapi_document_describes_the_layers_endpoints(db):
     assert set(paths["/api/layers"]) == {"get", "post"}
     post = paths["/api/layers"]["post"]
     assert "application/zip" in post["requestBody"]["content"]
-    assert {"201", "400", "401", "403", "413", "415"} <= set(post["responses"])
+    assert {"201", "400", "401", "403", "413", "415", "429"} <= set(post["responses"])
 
 
 # ----------------------------------------------------------------------------- a function's layers

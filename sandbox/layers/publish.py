@@ -14,6 +14,7 @@ from sandbox.layers import layer_store
 from sandbox.layers.archive import check_members, mib, open_zip
 from sandbox.layers.arns import NAME
 from sandbox.models import LayerVersion
+from sandbox.web import ratelimit
 from sandbox.web.fields import ConfigError
 
 RESERVED_PREFIX = "coldstart-"  # the bundled, public layers
@@ -21,7 +22,16 @@ MAX_DESCRIPTION = 256
 
 
 class StorageExceeded(Exception):
-    """The learner's layers would take more room than LAYER_BYTES_PER_LEARNER."""
+    """The learner's layers, or everyone's, would take more room than the LAYERS limits allow."""
+
+
+class TooManyUploads(Exception):
+    """More uploads this hour than LAYER_UPLOADS_PER_HOUR."""
+
+    def __init__(self, retry_after_s):
+        minutes = max(1, round(retry_after_s / 60))
+        super().__init__(f"Too many layer uploads this hour; try again in about {minutes} minute(s).")
+        self.retry_after_s = retry_after_s
 
 
 def check_name(name, owner):
@@ -38,24 +48,38 @@ def check_name(name, owner):
 
 
 def _check_room(owner, data, limits):
-    """Refuse before extracting when the learner's layers would pass their storage limit
-    (counted by declared sizes here; extraction then holds the zip to them)."""
+    """Refuse before extracting when the layers would pass a storage limit (counted by declared
+    sizes here; extraction then holds the zip to them)."""
     with open_zip(data, limits) as archive:
         declared = sum(m.info.file_size for m in check_members(archive, limits))
     if owner is None:
-        return
+        return  # the bundled layers: the server's own
+    table = settings.LAYERS
+    everyone = LayerVersion.objects.aggregate(total=Sum("unzipped_size"))["total"] or 0
+    if everyone + declared > table["BYTES_TOTAL"]:
+        raise StorageExceeded(
+            f"The server's layer storage is full ({mib(table['BYTES_TOTAL'])} for all learners together); "
+            "ask your instructor."
+        )
     used = LayerVersion.objects.filter(owner=owner).aggregate(total=Sum("unzipped_size"))["total"] or 0
-    allowed = settings.LAYERS["BYTES_PER_LEARNER"]
-    if used + declared > allowed:
+    if used + declared > table["BYTES_PER_LEARNER"]:
         raise StorageExceeded(
             f"Your layers take {mib(used)} unzipped and this one {mib(declared)}; "
-            f"the limit is {mib(allowed)} for all your layers together."
+            f"the limit is {mib(table['BYTES_PER_LEARNER'])} for all your layers together."
         )
 
 
+def _count_upload(owner):
+    verdict = ratelimit.hit("layer-upload", owner.pk, settings.LAYERS["UPLOADS_PER_HOUR"], 3600)
+    if not verdict.allowed:
+        raise TooManyUploads(verdict.retry_after_s)
+
+
 def prepare(owner, name, data, description=""):
-    """Everything checked before extracting (the database part): name, description, the zip's
-    entries and declared sizes, the learner's room. Returns the cleaned (name, description)."""
+    """Everything checked before extracting (the database part): the learner's upload rate, name,
+    description, the zip's entries and declared sizes, the room left. Returns (name, description)."""
+    if owner is not None:
+        _count_upload(owner)
     name = check_name(name, owner)
     description = str(description or "")
     if len(description) > MAX_DESCRIPTION:
@@ -96,7 +120,8 @@ def record(owner, name, description, data, sha256, extracted):
 
 def publish(owner, name, data, description=""):
     """A new version of the layer `name` of `owner` (None: a public layer) from the zip `data`.
-    Raises ConfigError (name, description), LayerZipError (the zip) or StorageExceeded."""
+    Raises ConfigError (name, description), LayerZipError (the zip), StorageExceeded or
+    TooManyUploads."""
     name, description = prepare(owner, name, data, description)
     return record(owner, name, description, data, *extract(data))
 

@@ -12,7 +12,7 @@ from ninja import Router, Status
 
 from sandbox.layers.archive import LayerZipError, mib
 from sandbox.layers.attach import visible_to
-from sandbox.layers.publish import StorageExceeded, apublish
+from sandbox.layers.publish import StorageExceeded, TooManyUploads, apublish
 from sandbox.web.api_access import ApiAccess, ApiError
 from sandbox.web.api_schemas import LayerList, LayerVersionOut, errors
 from sandbox.web.fields import ConfigError
@@ -87,7 +87,7 @@ async def list_layers(request):
 
 @router.post(
     "",
-    response={201: LayerVersionOut, **errors(400, 401, 403, 413, 415)},
+    response={201: LayerVersionOut, **errors(400, 401, 403, 413, 415, 429)},
     auth=ApiAccess(body_limit=settings.LAYERS["ZIP_BYTES"]),
     summary="Publish a layer version: the zip is the body (Content-Type: application/zip)",
     openapi_extra=ZIP_BODY,
@@ -108,4 +108,6 @@ async def publish_layer(request, name: str, description: str = ""):
         raise ApiError(400, "InvalidRequest", str(exc), reason=exc.reason) from None
     except StorageExceeded as exc:
         raise ApiError(400, "CodeStorageExceededException", str(exc)) from None
+    except TooManyUploads as exc:
+        raise ApiError(429, "TooManyRequestsException", str(exc), reason="LayerUploadRateExceeded") from None
     return Status(201, version_json(version))

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 
 from sandbox.layers.archive import LayerZipError, mib
 from sandbox.layers.attach import clean_layer_list
-from sandbox.layers.publish import StorageExceeded, apublish
+from sandbox.layers.publish import StorageExceeded, TooManyUploads, apublish
 from sandbox.web.fields import ConfigError
 from sandbox.web.layer_panel import layer_groups, layers_panel
 from sandbox.web.learners import TooManyGuests, ensure_learner, too_many_guests_response
@@ -52,7 +52,7 @@ async def layers_page(request):
         error = str(exc)
     except LayerZipError as exc:
         error = f"That zip was refused: {exc}"
-    except StorageExceeded as exc:
+    except (StorageExceeded, TooManyUploads) as exc:
         error = str(exc)
     if error is None:
         return redirect(f"{reverse('layers')}?published={version.arn}")
