@@ -5,6 +5,7 @@ worker, including the bundled numpy layer and the Init Duration its import adds.
 
 import stat
 import zipfile
+from pathlib import Path
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -13,6 +14,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 
 from config.asgi import application
+from sandbox.layers.attach import opt_dir_for
 from sandbox.layers.bundled import register
 from sandbox.layers.publish import publish
 from sandbox.models import Function, LayerVersion
@@ -322,6 +324,30 @@ def test_a_function_and_its_layers_over_250_mib_unzipped_is_400(ada, settings):
     assert response.status_code == 400
     assert "unzipped" in error_of(response)["message"]
     assert put_layers(ada, slug, [ARN.format("half", 1)]).status_code == 200
+
+
+def test_the_worker_finds_the_layers_again_after_layers_root_was_cleared(ada, layers_root):
+    """Another worker host, or a cleared LAYERS_ROOT: the zips in the database are extracted again."""
+    import shutil
+
+    upload(ada, "first", GREETING)
+    upload(ada, "second", layer_zip({"python/second.py": "X = 2"}))
+    slug = new_function(ada, layers=[ARN.format("first", 1), ARN.format("second", 1)])
+    function = Function.objects.get(slug=slug)
+    opt = opt_dir_for(function)
+    assert (Path(opt) / "python/greeting.py").is_file() and (Path(opt) / "python/second.py").is_file()
+    shutil.rmtree(layers_root)
+    assert opt_dir_for(function) == opt
+    assert (Path(opt) / "python/second.py").read_text() == "X = 2"
+    assert opt_dir_for(function, arns=[]) is None
+
+
+def test_a_layer_version_that_no_longer_exists_is_named_when_the_function_runs(ada):
+    upload(ada, "gone", GREETING)
+    function = Function.objects.get(slug=new_function(ada, layers=[ARN.format("gone", 1)]))
+    LayerVersion.objects.filter(name="gone").delete()
+    with pytest.raises(LookupError, match="layer:gone:1 no longer exists"):
+        opt_dir_for(function)
 
 
 # ----------------------------------------------------------------------------- running with layers

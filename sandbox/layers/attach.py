@@ -68,12 +68,12 @@ def clean_layer_list(user, value, code=""):
     return [v.arn for v in versions]
 
 
-def layer_versions(function):
-    """The function's layer versions, in order (LookupError if one no longer exists)."""
+def layer_versions(owner, arns):
+    """The layer versions `arns` name for `owner`, in order (LookupError if one no longer exists)."""
     versions = []
-    for arn in function.layers or []:
+    for arn in arns or []:
         parsed = parse_version_arn(arn)
-        version = _find(function.owner, *parsed) if parsed else None
+        version = _find(owner, *parsed) if parsed else None
         if version is None:
             raise LookupError(f"the layer version {arn} no longer exists")
         versions.append(version)
@@ -85,10 +85,11 @@ def zip_of(pk):
     return bytes(LayerVersion.objects.values_list("content", flat=True).get(pk=pk))
 
 
-def opt_dir_for(function):
+def opt_dir_for(function, arns=None):
     """The host directory to mount at /opt for `function` (None without layers), extracting the
-    layer versions this host has not seen yet from the database."""
-    versions = layer_versions(function)
+    layer versions this host has not seen yet from the database. `arns` defaults to the
+    function's own list (a published version passes the list it was published with)."""
+    versions = layer_versions(function.owner, function.layers if arns is None else arns)
     if not versions:
         return None
     store = layer_store()
