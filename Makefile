@@ -14,7 +14,7 @@ export DJANGO_SETTINGS_MODULE := config.settings
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 NODE_TESTS := tests/js/*.test.mjs
 
-.PHONY: run test test-js bench lint assets collectstatic system-deps-run system-deps-test migrate
+.PHONY: run test test-js bench lint assets layers collectstatic system-deps-run system-deps-test migrate
 
 $(VENV)/.runtime: requirements.txt
 	@test -n "$(PYTHON)" || { echo "==> Python 3.11+ not found: run 'sudo scripts/system-deps.sh run'"; exit 1; }
@@ -49,6 +49,14 @@ $(WHEEL): $(VENDOR) scripts/build-runtime-wheel.sh scripts/runtime-wheel/pyproje
 ASSETS := $(VENDOR) $(WHEEL)
 assets: $(ASSETS)
 
+# The bundled layers (public layers every learner can attach): each from the wheels pinned in
+# scripts/layers/NAME.txt, for the virtualenv's Python; rebuilt when the pins or the venv change.
+BUNDLED_LAYERS := $(patsubst scripts/layers/%.txt,var/bundled-layers/%.zip,$(wildcard scripts/layers/*.txt))
+var/bundled-layers/%.zip: scripts/layers/%.txt scripts/build-layer.py $(VENV)/.runtime
+	@echo "==> Building the bundled layer $* from pinned wheels ($<)"
+	@$(PY) scripts/build-layer.py $< $@
+layers: $(BUNDLED_LAYERS)
+
 # Hashed names and gzip/brotli copies in staticfiles/ (config/static_files.py), when static/ changed.
 COLLECTED := staticfiles/staticfiles.json
 $(COLLECTED): $(ASSETS) $(shell find static -type f -not -path 'static/vendor/*' 2>/dev/null) | $(VENV)/.runtime
@@ -66,13 +74,14 @@ migrate: $(VENV)/.runtime
 	@echo "==> Migrating the database"
 	@$(PY) manage.py migrate --noinput -v 0
 
-run: system-deps-run $(VENV)/.runtime $(ASSETS) $(COLLECTED) migrate
+run: system-deps-run $(VENV)/.runtime $(ASSETS) $(BUNDLED_LAYERS) $(COLLECTED) migrate
 	@echo "==> Loading the lessons"
 	@-$(PY) manage.py sync_lessons
+	@$(PY) manage.py sync_layers
 	@$(PY) -m config.ownership
 	@STATIC_FROM=$${STATIC_FROM:-collected} BIND=$(BIND) PORT=$(PORT) $(PY) manage.py serve
 
-test: system-deps-test $(VENV)/.dev $(ASSETS)
+test: system-deps-test $(VENV)/.dev $(ASSETS) $(BUNDLED_LAYERS)
 	$(VENV)/bin/ruff check .
 	node --test $(NODE_TESTS)
 	$(PY) -m pytest

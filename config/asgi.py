@@ -27,9 +27,14 @@ from triggers.url_guard import FunctionUrlGuard  # noqa: E402
 isolation_status()
 
 
+LAYER_UPLOADS = ("/api/layers", "/layers/")  # a layer's zip: the API's body, the page's form
+
+
 def body_limit_for(path):
     if path.startswith(function_urls.PREFIX):
         return function_urls.body_limit()
+    if path.startswith(LAYER_UPLOADS):
+        return max(settings.LAYERS["ZIP_BYTES"] + (1 << 20), settings.ABUSE["REQUEST_BODY_MAX_BYTES"])
     return settings.ABUSE["REQUEST_BODY_MAX_BYTES"]
 
 

@@ -11,7 +11,9 @@ import sys
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-SETUP_OUTPUTS = [".secret_key", ".venv", "node_modules", "static/vendor", "staticfiles", "tests/artifacts"]
+SETUP_OUTPUTS = [
+    ".secret_key", ".venv", "node_modules", "static/vendor", "staticfiles", "tests/artifacts", "var",
+]  # fmt: skip
 
 
 def invoking_user():

@@ -277,6 +277,29 @@ SANDBOX = {
     "SERVICE_REPLY_BYTES": 8 * 1024 * 1024,
 }
 
+# Layers (sandbox/layers/): zips of libraries mounted read-only at /opt, with Lambda's limits.
+LAYERS = {
+    # LAYERS_ROOT: where layer versions are extracted (one directory per zip's SHA-256) and where the
+    # /opt of each ordered list of layers is merged. Git-ignored; rebuilt from the database if lost.
+    "ROOT": Path(env_str("LAYERS_ROOT", str(BASE_DIR / "var" / "layers"))),
+    # Where `make` puts the bundled layers' zips (registered as public layers by `manage.py sync_layers`).
+    "BUNDLED_DIR": BASE_DIR / "var" / "bundled-layers",
+    # Lambda: a 50 MB zip uploaded directly, 250 MB unzipped for a function and all its layers (MiB, as
+    # AWS counts: 52 428 800 and 262 144 000 bytes), 5 layers a function.
+    "ZIP_BYTES": env_int("LAYER_ZIP_BYTES", 50 << 20, 1024),
+    "UNZIPPED_BYTES": env_int("LAYER_UNZIPPED_BYTES", 250 << 20, 1024),
+    "PER_FUNCTION": 5,
+    # LAYER_MAX_FILES: files and directories in one zip (Lambda has no such limit; inodes do).
+    "MAX_FILES": env_int("LAYER_MAX_FILES", 20_000, 1),
+    # LAYER_BYTES_PER_LEARNER / LAYER_BYTES_TOTAL: the unzipped size of one learner's layer versions
+    # together, and of everyone's (guests are cheap to make: the total keeps the disk from filling).
+    "BYTES_PER_LEARNER": env_int("LAYER_BYTES_PER_LEARNER", 1 << 30, 1024),
+    "BYTES_TOTAL": env_int("LAYER_BYTES_TOTAL", 20 << 30, 1024),
+    # LAYER_UPLOADS_PER_HOUR: uploads one learner may make in an hour, refused ones included
+    # (each costs the server an extraction of up to 250 MB).
+    "UPLOADS_PER_HOUR": env_int("LAYER_UPLOADS_PER_HOUR", 30, 1),
+}
+
 # Prices: AWS's published us-east-1 x86_64 prices, written once in the billing rules (which the
 # browser runtime ships too); each is overridable here. BILLING_INIT_PHASE=false gives the rule
 # before 1 Aug 2025 (init of on-demand functions not billed) so a lesson can compare the two.

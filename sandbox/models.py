@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from sandbox.engine.invocation import record_json
+from sandbox.layers.arns import layer_arn, layer_version_arn
 
 DEFAULT_CODE = """import json
 
@@ -52,6 +53,8 @@ class Function(models.Model):
     reserved_concurrency = models.PositiveIntegerField(null=True, blank=True)
     # The qualifier the function URL (/fn/<slug>/) invokes: "" = $LATEST, or an alias name.
     url_qualifier = models.CharField(max_length=128, blank=True)
+    # Layer version ARNs, in the order Lambda extracts them into /opt (sandbox/layers/attach.py).
+    layers = models.JSONField(default=list, blank=True)
     created = models.DateTimeField(default=timezone.now)
     updated = models.DateTimeField(auto_now=True)
 
@@ -212,6 +215,54 @@ class Invocation(models.Model):
     def as_json(self):
         """The same object `manage.py invoke --json` prints."""
         return record_json(self, self.log_lines)
+
+
+class LayerVersion(models.Model):
+    """One immutable version of a layer: a zip of libraries that functions mount read-only at /opt.
+    A learner's own, or public (no owner: the bundled layers, `manage.py sync_layers`)."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="layer_versions",
+    )
+    name = models.CharField(max_length=140)
+    version = models.PositiveIntegerField()
+    description = models.CharField(max_length=256, blank=True)
+    sha256 = models.CharField(max_length=64)  # of the zip; names its extracted directory
+    code_size = models.PositiveBigIntegerField()  # the zip's bytes
+    unzipped_size = models.PositiveBigIntegerField()
+    file_count = models.PositiveIntegerField()
+    content = models.BinaryField()  # the zip itself, so any worker host can extract it again
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name", "version"]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "name", "version"], name="unique_layer_version"),
+            models.UniqueConstraint(
+                fields=["name", "version"],
+                condition=models.Q(owner__isnull=True),
+                name="unique_public_layer_version",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.name}:{self.version}"
+
+    @property
+    def public(self):
+        return self.owner_id is None
+
+    @property
+    def arn(self):
+        return layer_version_arn(self.name, self.version)
+
+    @property
+    def layer_arn(self):
+        return layer_arn(self.name)
 
 
 def token_digest(key):

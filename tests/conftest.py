@@ -26,6 +26,13 @@ def _fresh_rate_limits():
     yield
 
 
+@pytest.fixture
+def layers_root(settings, tmp_path):
+    """A LAYERS_ROOT of this test's own (sandbox/layers/store.py), so no test writes to var/."""
+    settings.LAYERS = {**settings.LAYERS, "ROOT": tmp_path / "layers"}
+    return tmp_path / "layers"
+
+
 @pytest.fixture(scope="session")
 def isolation():
     return detect(require=os.environ.get("SANDBOX_REQUIRE") or None)

@@ -43,6 +43,7 @@ class LiveServer:
             os.environ,
             DJANGO_SETTINGS_MODULE="config.settings",
             SQLITE_PATH=str(self.workdir / "db.sqlite3"),
+            LAYERS_ROOT=str(self.workdir / "layers"),
             SANDBOX_SLOT_UID_BASE=str(slot_uid_base),
             SANDBOX_MAX_ENVIRONMENTS=str(max_environments),
             PYTHONUNBUFFERED="1",

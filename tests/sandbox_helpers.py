@@ -29,6 +29,7 @@ def spec_for(
     environment=None,
     version="$LATEST",
     logging=None,
+    opt_dir=None,
 ):
     return FunctionSpec(
         name=name,
@@ -39,6 +40,7 @@ def spec_for(
         environment=environment or {},
         version=version,
         logging=logging or {},
+        opt_dir=opt_dir,
     )
 
 

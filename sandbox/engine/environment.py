@@ -116,7 +116,7 @@ class ExecutionEnvironment:
         browser). The learner's variables travel here, never on a command line or through the
         environment of the root-run helpers that start the sandbox (bubblewrap, setpriv)."""
         spec = self.spec
-        return {
+        message = {
             "handler": spec.handler,
             "files": spec.files,
             "function_name": spec.name,
@@ -130,6 +130,9 @@ class ExecutionEnvironment:
             "log_environment": logconfig.runtime_environment(spec.logging),
             "service_call_bytes": self.limits.service_call_bytes,
         }
+        if spec.opt_dir and not self.isolation.bwrap:  # no mount namespace: the host path
+            message["opt_dir"] = spec.opt_dir
+        return message
 
     def _cpu_quota_us(self):
         limits = self.limits
@@ -228,6 +231,7 @@ class ExecutionEnvironment:
             seccomp_fd=seccomp_fd,
             tmp_bytes=self.limits.tmp_bytes,
             rlimits=rlimits,
+            opt_dir=self.spec.opt_dir,
         )
         try:
             self.process = subprocess.Popen(

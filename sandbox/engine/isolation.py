@@ -122,8 +122,9 @@ def _ancestors(path):
     return ["/" + "/".join(parts[: i + 1]) for i in range(len(parts))]
 
 
-def launch_spec(iso, *, env, uid, cgroup_paths, seccomp_fd, tmp_bytes, rlimits):
-    """Build the command for one environment. fds 3 and 4 are set up by the caller."""
+def launch_spec(iso, *, env, uid, cgroup_paths, seccomp_fd, tmp_bytes, rlimits, opt_dir=None):
+    """Build the command for one environment. fds 3 and 4 are set up by the caller. `opt_dir`,
+    the function's layers, is mounted read-only at /opt."""
     bootstrap = str(RUNTIME_DIR / "bootstrap.py")
     if iso.bwrap is None:
         argv = [iso.python, "-I", "-S", "-u", bootstrap]
@@ -176,6 +177,7 @@ def launch_spec(iso, *, env, uid, cgroup_paths, seccomp_fd, tmp_bytes, rlimits):
         "--ro-bind",
         str(RUNTIME_DIR),
         "/var/runtime",
+        *_opt_mount(opt_dir),
         "--size",
         str(tmp_bytes),
         "--perms",
@@ -220,6 +222,16 @@ def launch_spec(iso, *, env, uid, cgroup_paths, seccomp_fd, tmp_bytes, rlimits):
         argv += ["--cap-drop", "ALL"]
     argv += ["--", iso.python, "-I", "-S", "-u", "/var/runtime/bootstrap.py"]
     return LaunchSpec(argv, {}, pass_fds, _child_setup(cgroup_paths, rlimits))
+
+
+def _opt_mount(opt_dir):
+    """Layers at /opt, read-only (an empty /opt without layers, as on Lambda). The directory must be
+    named by its real path: a symbolic link anywhere in it could point the mount elsewhere."""
+    if opt_dir is None:
+        return ["--perms", "0755", "--dir", "/opt"]
+    if not os.path.isabs(opt_dir) or os.path.realpath(opt_dir) != os.path.normpath(opt_dir):
+        raise ValueError(f"the layers directory {opt_dir!r} is not an absolute path free of links")
+    return ["--ro-bind", opt_dir, "/opt"]
 
 
 def _child_setup(cgroup_paths, rlimits):

@@ -20,6 +20,9 @@ class FunctionSpec:
     key: object = None  # the saved function's id, for permission checks of service calls
     version: str = "$LATEST"  # "$LATEST" (editable) or a published version's number, "1", "2"…
     logging: dict = field(default_factory=dict)  # log_format, application/system_log_level
+    # The host directory mounted read-only at /opt: the function's layers, merged in order
+    # (sandbox/layers/store.py). None without layers.
+    opt_dir: str | None = None
 
     @property
     def arn(self):

@@ -3,9 +3,10 @@
 Protocol (one JSON object per line):
   events fd (in, argv[1])     first an init message {"handler", "files": {name: source}, "function_name",
               "function_version", "memory_mb", "arn", "region", "log_stream_name", "environment":
-              {name: value}, "log_environment", "service_call_bytes"}, then one invoke message per
-              event {"id", "event", "deadline_ms", "arn"} ("arn": the ARN the caller invoked, with
-              its alias or version; and, during an invocation, the replies to service calls).
+              {name: value}, "log_environment", "service_call_bytes", and "opt_dir" where layers
+              are not at /opt}, then one invoke message per event {"id", "event", "deadline_ms",
+              "arn"} ("arn": the ARN the caller invoked, with its alias or version; and, during an
+              invocation, the replies to service calls).
   messages fd (out, argv[2]) {"type": "init_done"} | {"type": "init_error", "error"} then, per invoke,
               {"type": "result", "id", "payload"} | {"type": "error", "id", "error"}
               (and {"type": "call", "id", "op", "args"}: see coldstart/channel.py).
@@ -64,6 +65,13 @@ def write_task_files(files):
     install_task_files(files, root)
 
 
+def add_layer_paths(opt="/opt"):
+    """Lambda's Python runtime puts the layers' directories on sys.path after the task root:
+    /opt/python/lib/python3.X/site-packages, then /opt/python (docs: "Layer paths")."""
+    python = f"python{sys.version_info[0]}.{sys.version_info[1]}"
+    sys.path[0:0] = [os.path.join(opt, "python", "lib", python, "site-packages"), os.path.join(opt, "python")]
+
+
 def main():
     sys.dont_write_bytecode = True
     sys.stdout = unbuffered_text(1)
@@ -77,6 +85,7 @@ def main():
 
     init = json.loads(events.readline())
     channel.connect(events, messages, init.get("service_call_bytes"))
+    add_layer_paths(init.get("opt_dir") or "/opt")
     write_task_files(init.get("files", {}))
     try:
         try:

@@ -17,20 +17,20 @@ from ninja import NinjaAPI, Query, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.openapi.docs import DocsBase
 from ninja.parser import Parser
-from ninja.security import HttpBearer
 
 from sandbox.engine.invocation import InvalidEvent, PayloadTooLarge
 from sandbox.engine.rules import logconfig
+from sandbox.layers.attach import clean_layer_list
 from sandbox.models import DEFAULT_CODE, Function, Invocation, LoadTest, PowerTuning
 from sandbox.versions import VersionsError
 from sandbox.web.api_access import (
+    ApiAccess,
     ApiError,
-    authenticate,
-    check_body_size,
     error_response,
     json_object,
     owned_function,
 )
+from sandbox.web.api_layers import router as layers_router
 from sandbox.web.api_schemas import (
     FunctionCreated,
     FunctionIn,
@@ -65,21 +65,6 @@ NO_FIELDS, EMPTY_INVOKE = FunctionIn(), InvokeIn()  # what no body means (an emp
 DEFAULT_TUNING = PowerTuningIn()
 
 
-class ApiAccess(HttpBearer):
-    """A Bearer token or the session (see api_access.authenticate); then the body's size, from
-    Content-Length, so an oversized body is refused before it is read."""
-
-    openapi_description = "An API token: `manage.py create_api_token USERNAME`, or the playground page."
-
-    def __call__(self, request):
-        user = authenticate(request)
-        check_body_size(request)
-        return user
-
-    def authenticate(self, request, token):  # the abstract hook; __call__ does the work
-        return None
-
-
 class JsonObjectParser(Parser):
     def parse_body(self, request):
         return json_object(request.body)
@@ -97,9 +82,9 @@ api = NinjaAPI(
     title="Coldstart API",
     version="1",
     description=(
-        "Create, configure and invoke sandboxed Lambda-style functions, read their invocations and "
-        "their scaling metrics. Authenticate with `Authorization: Bearer <token>`, or with the "
-        "browser session (send the CSRF token on writes). Every error is "
+        "Create, configure and invoke sandboxed Lambda-style functions, publish layers for them, read "
+        "their invocations and their scaling metrics. Authenticate with `Authorization: Bearer <token>`, "
+        "or with the browser session (send the CSRF token on writes). Every error is "
         '`{"error": {"code": ..., "message": ...}}` with the matching HTTP status.'
     ),
     auth=ApiAccess(),
@@ -107,6 +92,7 @@ api = NinjaAPI(
     docs=LocalSwagger(),
     urls_namespace="api",
 )
+api.add_router("/layers", layers_router)
 
 
 # ------------------------------------------------------------------------------------ errors
@@ -206,6 +192,7 @@ def _function_json(request, function):
         "environment": function.environment,
         "logging": logconfig.normalise(function.logging),
         "reserved_concurrency": function.reserved_concurrency,
+        "layers": list(function.layers or []),
         "url": public_url(request, function.get_absolute_url()),
         "invoke_url": public_url(request, reverse("api:invocations", args=[function.slug])),
     }
@@ -234,6 +221,9 @@ def _save(function, data, partial):
         cleaned = clean_config(
             {k: v for k, v in data.items() if k in FIELDS}, partial=partial, current_logging=function.logging
         )
+        if "layers" in data:
+            code = cleaned.get("code", function.code)
+            cleaned["layers"] = clean_layer_list(function.owner, data["layers"], code)
         for key, value in cleaned.items():
             setattr(function, key, value)
         function.save()

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.http import JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.views.decorators.csrf import csrf_exempt
+from ninja.security import HttpBearer
 
 from sandbox.models import ApiToken, Function
 
@@ -54,14 +55,14 @@ def authenticate(request):
     return request.user
 
 
-def check_body_size(request):
-    """ApiError 413 when Content-Length says the body is over BODY_LIMIT (before it is read)."""
+def check_body_size(request, limit=BODY_LIMIT):
+    """ApiError 413 when Content-Length says the body is over `limit` (before it is read)."""
     length = int(request.headers.get("Content-Length") or 0)
-    if length > BODY_LIMIT:
+    if length > limit:
         raise ApiError(
             413,
             "RequestEntityTooLargeException",
-            f"The request body is {length} bytes; the limit is {BODY_LIMIT} bytes.",
+            f"The request body is {length} bytes; the limit is {limit} bytes.",
         )
 
 
@@ -127,3 +128,23 @@ def api_endpoint(methods):
         return wrapper
 
     return decorate
+
+
+class ApiAccess(HttpBearer):
+    """django-ninja's auth for the functions API: a Bearer token or the session (see
+    `authenticate`); then the body's size, from Content-Length, so an oversized body is refused
+    before it is read. `body_limit` is the event's by default; a layer upload takes a zip's."""
+
+    openapi_description = "An API token: `manage.py create_api_token USERNAME`, or the playground page."
+
+    def __init__(self, body_limit=BODY_LIMIT):
+        super().__init__()
+        self.body_limit = body_limit
+
+    def __call__(self, request):
+        user = authenticate(request)
+        check_body_size(request, self.body_limit)
+        return user
+
+    def authenticate(self, request, token):  # the abstract hook; __call__ does the work
+        return None

@@ -41,6 +41,11 @@ class FunctionIn(Schema):
         description='{"log_format": "Text"|"JSON", "application_log_level": "TRACE".."FATAL", '
         '"system_log_level": "DEBUG"|"INFO"|"WARN"}',
     )
+    layers: list[str] | None = Field(
+        None,
+        description=f"Layer version ARNs, in order (later layers on top in /opt); at most "
+        f"{settings.LAYERS['PER_FUNCTION']}. Yours or public ones (GET /api/layers). [] removes them.",
+    )
 
 
 class FunctionCreated(Schema):
@@ -59,6 +64,7 @@ class FunctionOut(Schema):
     environment: dict[str, str]
     logging: dict[str, str]
     reserved_concurrency: int | None
+    layers: list[str] = Field(description="Layer version ARNs, in the order they are laid into /opt.")
     url: str
     invoke_url: str
 
@@ -111,7 +117,9 @@ class InvocationList(Schema):
 class ErrorDetail(Schema):
     code: str = Field(description="e.g. InvalidRequest, Unauthorized, NotFound, TooManyRequestsException.")
     message: str
-    reason: str | None = Field(None, description="Why a 429 throttled the call.")
+    reason: str | None = Field(
+        None, description="Why a 429 throttled the call, or why a layer zip was refused (e.g. Symlink)."
+    )
 
 
 class ErrorOut(Schema):
@@ -227,3 +235,31 @@ class PowerTuningOut(Schema):
     results: list[PowerTuningSize] = Field(description="One per memory size measured so far, by size.")
     cheapest: int | None = Field(description="The memory size with the lowest cost per invocation.")
     fastest: int | None = Field(description="The memory size with the lowest duration.")
+
+
+class LayerVersionOut(Schema):
+    """One immutable layer version."""
+
+    name: str
+    version: int
+    arn: str = Field(description="The layer version ARN a function lists in `layers`.")
+    layer_arn: str
+    public: bool = Field(description="A bundled layer every learner can attach.")
+    description: str
+    code_sha256: str = Field(description="SHA-256 of the zip, hex.")
+    code_size: int = Field(description="The zip's size in bytes.")
+    unzipped_size: int
+    file_count: int
+    created: str
+
+
+class LayerOut(Schema):
+    name: str
+    layer_arn: str
+    public: bool
+    latest: LayerVersionOut
+    versions: list[LayerVersionOut] = Field(description="Oldest first.")
+
+
+class LayerList(Schema):
+    layers: list[LayerOut] = Field(description="Yours, then the public ones.")

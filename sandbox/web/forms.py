@@ -173,5 +173,7 @@ def apply_config(function, data):
     for key in changed:
         setattr(function, key, cleaned[key])
     if changed:
-        function.save()
+        # Only these fields: the page's copy of the function may be stale in others (its layers,
+        # concurrency) that another form changed since the page opened.
+        function.save(update_fields=[*changed, "updated"])
     return function

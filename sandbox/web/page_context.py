@@ -5,6 +5,7 @@ import json
 from sandbox.engine.rules import events, logconfig
 from sandbox.models import LATEST, ApiToken
 from sandbox.web.fields import function_limits
+from sandbox.web.layer_panel import layers_panel
 from sandbox.web.log_display import DISPLAY_LINES_CAP, OLDER_RUN_LINES_CAP, visible_log_lines
 from sandbox.web.presenters import RUNS_KEPT, history_page, log_run_context, result_context, totals_context
 
@@ -99,6 +100,7 @@ def playground_context(request, function, **extra):
         "application_levels": logconfig.APPLICATION_LEVELS,
         "system_levels": logconfig.SYSTEM_LEVELS,
     }
+    context["layers"] = layers_panel(function)
     context.update(token_context(request.user))
     context.update(versions_context(function))
     if last is not None:

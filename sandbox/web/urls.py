@@ -1,7 +1,7 @@
 from django.urls import path, re_path
 
 from sandbox.web import api, api_versions
-from sandbox.web.views import browser_runs, home, monitor, playground, scaling, tokens, tuning
+from sandbox.web.views import browser_runs, home, layers, monitor, playground, scaling, tokens, tuning
 
 urlpatterns = [
     path("", home.home, name="home"),
@@ -11,6 +11,7 @@ urlpatterns = [
     path("functions/<slug:slug>/invoke", playground.function_invoke, name="function_invoke"),
     path("functions/<slug:slug>/browser-runs", browser_runs.browser_run, name="browser_run"),
     path("functions/<slug:slug>/history", playground.history, name="history"),
+    path("functions/<slug:slug>/layers", layers.function_layers, name="function_layers"),
     path(
         "functions/<slug:slug>/invocations/<uuid:request_id>/",
         playground.invocation_detail,
@@ -27,6 +28,7 @@ urlpatterns = [
     path("functions/<slug:slug>/tuning/start", tuning.tuning_start, name="tuning_start"),
     path("functions/<slug:slug>/tuning/stop", tuning.tuning_stop, name="tuning_stop"),
     path("functions/<slug:slug>/tuning/<int:run_id>.json", tuning.tuning_json, name="tuning_json"),
+    path("layers/", layers.layers_page, name="layers"),
     path("api-token", tokens.issue_token, name="api_token"),
     # Versions and aliases (sandbox/web/api_versions.py), before the OpenAPI-described API.
     path("api/functions/<slug:slug>/versions", api_versions.function_versions, name="api_versions"),

@@ -6,6 +6,7 @@ import json
 
 from sandbox.engine.outcomes import FunctionSpec
 from sandbox.engine.rules import logconfig
+from sandbox.layers.attach import opt_dir_for
 from sandbox.models import LATEST, MODULE_NAME
 
 
@@ -22,6 +23,7 @@ def function_spec(function, version=None):
         key=function.id,
         version=str(version.number) if version is not None else LATEST,
         logging=logconfig.normalise(source.logging),
+        opt_dir=opt_dir_for(function, arns=version.layers) if version is not None else opt_dir_for(function),
     )
 
 
@@ -37,6 +39,7 @@ def spec_version(spec):
             spec.environment,
             spec.version,
             spec.logging,
+            spec.opt_dir,
         ],
         sort_keys=True,
     )

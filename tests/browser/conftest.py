@@ -17,6 +17,7 @@ def server_url(tmp_path_factory):
     """Base URL of a daphne server on a free port, with a freshly migrated SQLite database."""
     server = LiveServer(tmp_path_factory.mktemp("coldstart-server"), SLOT_UID_BASE, MAX_ENVIRONMENTS)
     server.start()
+    server.manage("sync_layers")  # the bundled layers (make test builds them), as `make run` does
     try:
         yield server.url
     finally:
