@@ -37,6 +37,9 @@ PER_INVOCATION = {
     "memory_size",
     "executed_version",
     "memory_from_tuning",
+    "layer_attached",
+    "layer_detached",
+    "init_duration_under",
     "provisioned",
 }
 BATCH = {
@@ -97,6 +100,9 @@ def validate_check(spec, run, events=1):
         "partial_batch_failures": list,
         "memory_size": int,
         "executed_version": str,
+        "layer_attached": str,
+        "layer_detached": str,
+        "init_duration_under": (int, float),
         "versions_seen": dict,
     }
     if kind in expect and (
@@ -346,6 +352,14 @@ def _check_one(kind, value, spec, n, total, inv):
         match = re.search(value, handler_output(inv.logs), re.MULTILINE)
         if match:
             return f"{who}'s output contains {match.group(0)!r}, which this step expects not to see."
+    elif kind == "init_duration_under":
+        if inv.init_duration_ms is not None and inv.init_duration_ms >= value:
+            return (
+                f"{who}'s Init Duration was {inv.init_duration_ms:.2f} ms; this step needs a cold start "
+                f"under {value} ms."
+            )
+    elif kind in ("layer_attached", "layer_detached"):
+        return None  # about the function, not an invocation: lessons/runner.py checks it
     elif kind == "executed_version":
         got = getattr(inv, "executed_version", "$LATEST")
         if got != str(value):

@@ -399,6 +399,12 @@ def _function_config(value, path, lines, key):
         if name == "deploy" and key == "solution_function":
             out[name] = _deploy(raw, path, _line(lines, key, name))
             continue
+        if name == "layers":
+            if not isinstance(raw, list) or not all(isinstance(n, str) and n for n in raw):
+                problem = "'layers' lists layer names, e.g. [coldstart-numpy]"
+                raise LessonError(path, _line(lines, key, name), problem)
+            out[name] = raw
+            continue
         if name == "logging":
             try:
                 out[name] = logconfig.validate(raw)

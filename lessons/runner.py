@@ -37,6 +37,20 @@ def config_fields(config):
     return fields
 
 
+def attach_layers(function, names):
+    """Attach the newest visible version of each named layer (a step's `layers:` setting)."""
+    from sandbox.layers.arns import layer_version_arn
+    from sandbox.layers.attach import visible_to
+
+    arns = []
+    for name in names:
+        version = visible_to(function.owner).filter(name=name).order_by("-version").first()
+        if version is not None:
+            arns.append(layer_version_arn(version.name, version.version))
+    function.layers = arns
+    function.save(update_fields=["layers"])
+
+
 def apply_provisioned(function, count):
     """In one step, as the Scaling tab does: publish $LATEST, point the alias `live` at it and
     give it `count` provisioned environments; 0 removes the provisioned concurrency."""
@@ -52,6 +66,8 @@ def new_function(owner, name, code, handler, config):
     )
     if config.get("provisioned_concurrency"):
         apply_provisioned(function, config["provisioned_concurrency"])
+    if config.get("layers"):
+        attach_layers(function, config["layers"])
     return function
 
 
@@ -107,6 +123,20 @@ def tuned_memory_checks(function, checks):
     return out, None
 
 
+def layer_problem(function, checks):
+    """`layer_attached: NAME` / `layer_detached: NAME`: whether the function lists a version of
+    that layer (its configuration, which no handler code can fake). A problem, or None."""
+    from sandbox.layers.arns import parse_version_arn
+
+    names = {parsed[0] for parsed in map(parse_version_arn, function.layers or []) if parsed}
+    for check in checks:
+        if "layer_attached" in check and check["layer_attached"] not in names:
+            return check.get("message") or f"Attach the layer {check['layer_attached']} (the Layers panel)."
+        if "layer_detached" in check and check["layer_detached"] in names:
+            return check.get("message") or f"Detach the layer {check['layer_detached']} (the Layers panel)."
+    return None
+
+
 def missing_qualifier(qualifier, exc):
     """The check invokes a version or alias the learner has not made yet."""
     return Outcome(
@@ -128,6 +158,7 @@ async def run_step(function, events, run, checks, hidden_events=(), buckets=(), 
     a sequential run every event is sent at least once. A function with provisioned
     concurrency on its alias `live` is invoked through the alias."""
     checks, problem = await sync_to_async(tuned_memory_checks)(function, checks)
+    problem = problem or await sync_to_async(layer_problem)(function, checks)
     if problem:
         return Outcome(passed=False, failures=[problem], summary=problem), []
     qualifier, provisioned = await sync_to_async(_provisioned_alias)(function)

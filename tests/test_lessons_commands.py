@@ -41,7 +41,7 @@ def db_file(tmp_path_factory):
 def test_every_shipped_lesson_passes_with_its_solution_and_fails_with_its_starter(db_file):
     done = manage("check_lessons", db=db_file)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "11 lesson(s)" in done.stdout
+    assert "12 lesson(s)" in done.stdout
     assert "FAIL" not in done.stdout + done.stderr
 
 
@@ -94,7 +94,7 @@ def test_each_check_kind_passes_on_a_good_invocation_and_fails_on_a_bad_one_with
 def test_sync_lessons_loads_every_lesson_and_a_second_run_changes_nothing(db_file):
     first = manage("sync_lessons", db=db_file)
     assert first.returncode == 0, first.stderr
-    assert "11 lesson(s) valid" in first.stdout
+    assert "12 lesson(s) valid" in first.stdout
     second = manage("sync_lessons", db=db_file)
     assert second.returncode == 0
-    assert "11 lesson(s) valid, 0 changed, 0 broken." in second.stdout
+    assert "12 lesson(s) valid, 0 changed, 0 broken." in second.stdout

@@ -30,7 +30,7 @@ def test_every_shipped_lesson_reads_without_error_in_the_required_order():
     lessons, errors = loader.read_all()
     assert errors == []
     by_order = sorted(lessons, key=lambda lesson: lesson.order)
-    assert [lesson.order for lesson in by_order] == list(range(1, 12))
+    assert [lesson.order for lesson in by_order] == list(range(1, 13))
     assert [lesson.slug for lesson in by_order] == [
         "first-function",
         "events-and-triggers",
@@ -43,6 +43,7 @@ def test_every_shipped_lesson_reads_without_error_in_the_required_order():
         "configuration-and-deployment",
         "permissions",
         "observability",
+        "dependencies-and-layers",
     ]
     for lesson in lessons:
         assert 10 <= lesson.minutes <= 25  # each fits a half-hour slot of a class

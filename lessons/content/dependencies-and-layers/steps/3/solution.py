@@ -1,0 +1,5 @@
+import statistics
+
+
+def handler(event, context):
+    return {"mean": statistics.fmean(event["values"])}

@@ -1,0 +1,5 @@
+import numpy
+
+
+def handler(event, context):
+    return {"mean": float(numpy.mean(event["values"]))}
