@@ -1,4 +1,3 @@
-import numpy
 
 
 def handler(event, context):
