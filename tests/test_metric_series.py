@@ -218,6 +218,23 @@ def test_the_version_dimension_keeps_the_invocations_of_that_version(function):
     assert sum(p["value"] for p in body["series"]["Invocations"]) == 1
 
 
+def test_the_monitor_tab_offers_each_version_that_ran_and_charts_one(function):
+    client = Client()
+    client.force_login(function.owner)
+    assert 'id="monitor-version"' not in client.get(f"/functions/{function.slug}/monitor/").content.decode()
+
+    now = datetime.now(UTC)
+    for version in ("10", "2", "2", "$LATEST"):
+        stored(function, now, executed_version=version)
+    page = client.get(f"/functions/{function.slug}/monitor/").content.decode()
+    options = page[page.index('id="monitor-version"') :].split("</select>")[0]
+    assert [o.split('"')[1] for o in options.split("<option value=")[1:]] == ["", "$LATEST", "2", "10"]
+    series = f"/functions/{function.slug}/monitor/series.json?period=60&range=600"
+    assert sum(p["value"] for p in client.get(series).json()["series"]["Invocations"]) == 4
+    only_2 = client.get(series + "&version=2").json()["series"]["Invocations"]
+    assert sum(p["value"] for p in only_2) == 2
+
+
 def test_the_api_adds_the_series_and_keeps_its_keys(function):
     client = Client()
     client.force_login(function.owner)

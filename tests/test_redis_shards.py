@@ -2,15 +2,21 @@
 `runworker sandbox-1`, real processes through Redis, each running its functions under uids of
 its own shard's range, never the other's."""
 
+import json
 import os
 import signal
 import sqlite3
 import subprocess
 import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
 
 import pytest
 
-from tests.test_redis_mode import ROOT, api, free_port, redis_url, wait_for  # noqa: F401 - a fixture
+from tests.services import MissingServer, RedisServer, free_port, wait_for
+
+ROOT = Path(__file__).resolve().parent.parent
 
 pytestmark = pytest.mark.redis
 UID_BASE, MAX_ENVIRONMENTS = 62700, 8  # shard 0: 62700-62703, shard 1: 62704-62707
@@ -18,9 +24,31 @@ WHOAMI = "import os\n\ndef handler(event, context):\n    return os.getuid()\n"
 
 
 @pytest.fixture(scope="module")
-def sharded_site(redis_url, tmp_path_factory):  # noqa: F811 - the imported fixture
-    import urllib.request
+def redis_url(tmp_path_factory):
+    try:
+        server = RedisServer(tmp_path_factory.mktemp("redis")).start()
+    except MissingServer as error:
+        pytest.fail(str(error))
+    yield server.url
+    server.stop()
 
+
+def api(site, method, path, body=None):
+    request = urllib.request.Request(
+        site["base"] + path,
+        method=method,
+        data=json.dumps(body).encode() if body is not None else None,
+        headers={"Authorization": f"Bearer {site['token']}", "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"{}")
+
+
+@pytest.fixture(scope="module")
+def sharded_site(redis_url, tmp_path_factory):
     db = tmp_path_factory.mktemp("db") / "db.sqlite3"
     env = dict(
         os.environ,

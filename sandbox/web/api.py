@@ -47,7 +47,7 @@ from sandbox.web.api_schemas import (
 )
 from sandbox.web.fields import ConfigError
 from sandbox.web.forms import apply_concurrency, clean_config
-from sandbox.web.metric_series import BadWindow, DimensionUnavailable, function_series
+from sandbox.web.metric_series import BadWindow, function_series
 from sandbox.web.metrics import function_metrics
 from sandbox.web.public_url import public_url
 from sandbox.web.tuning_runs import create_run, request_stop, run_report, size_choices
@@ -373,7 +373,7 @@ async def metrics(
     load_test: int | None = None,
     period: int | None = Query(None, description="Seconds per point (default 60; 10 with CLASSROOM_SPEED)."),
     range_s: int | None = Query(None, alias="range", description="Seconds of history (default 60 periods)."),
-    version: str | None = Query(None, description="One version's invocations (needs versions)."),
+    version: str | None = Query(None, description="One version's invocations: $LATEST, 1, 2, …"),
 ):
     return await sync_to_async(_metrics)(request.auth, slug, load_test, period, range_s, version)
 
@@ -387,7 +387,7 @@ def _metrics(user, slug, load_test_id, period, range_s, version):
             raise ApiError(404, "NotFound", "No such load test for this function.")
     try:
         series = function_series(function, period, range_s, version)
-    except (BadWindow, DimensionUnavailable) as exc:
+    except BadWindow as exc:
         raise ApiError(400, "InvalidRequest", str(exc)) from None
     return {**function_metrics(function, load_test), **series}
 

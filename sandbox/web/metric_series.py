@@ -37,10 +37,6 @@ class BadWindow(ValueError):
     """A period or range that cannot be answered; the message names the parameter."""
 
 
-class DimensionUnavailable(ValueError):
-    """A dimension (e.g. a version) the invocations do not record yet."""
-
-
 def default_period():
     """1 minute, CloudWatch's standard resolution; with CLASSROOM_SPEED (timers x0.1), 10 s, one
     of CloudWatch's high resolutions."""
@@ -139,18 +135,11 @@ def bucket_metrics(invocations, starts, period_s, now):
 # ---------------------------------------------------------------------------- from the database
 
 
-def has_field(model, name):
-    return any(f.name == name for f in model._meta.get_fields())
-
-
 def invocations_for(function, version=None):
-    """The invocations one metric dimension covers: the function's, or (once invocations record
-    `executed_version`, issue 14's versions) one version's. THE VERSION HOOK: with that field on
-    Invocation this filter works as it is; an alias dimension adds its filter here too."""
+    """The invocations one metric dimension covers: the function's, or one version's ("$LATEST",
+    "1", …: the version that ran, so an alias's traffic counts under the version it pointed at)."""
     invocations = function.invocations.exclude(status=Invocation.QUEUED)
     if version is not None:
-        if not has_field(Invocation, "executed_version"):
-            raise DimensionUnavailable("version: invocations do not record the version they ran yet.")
         invocations = invocations.filter(executed_version=version)
     return invocations
 
@@ -169,6 +158,13 @@ def check_window(period_s, range_s):
             f"at most {MAX_POINTS}. Choose a longer period or a shorter range."
         )
     return period_s, range_s
+
+
+def versions_seen(function):
+    """The versions this function's invocations ran, "$LATEST" first then by number: the choices
+    of the Monitor tab's version picker."""
+    seen = set(function.invocations.values_list("executed_version", flat=True).distinct())
+    return sorted(seen, key=lambda v: (v != "$LATEST", int(v) if v.isdigit() else 0, v))
 
 
 def function_series(function, period_s=None, range_s=None, version=None, now=None):

@@ -149,6 +149,7 @@
     const form = document.getElementById("monitor-controls");
     const rangeEl = document.getElementById("monitor-range");
     const periodEl = document.getElementById("monitor-period");
+    const versionEl = document.getElementById("monitor-version"); // shown once two versions ran
     const status = document.getElementById("monitor-status");
     let busy = false;
     let again = false; // asked for while a load was in flight: load once more after it
@@ -172,7 +173,9 @@
       again = false;
       const period = Number(periodEl.value);
       const range = Number(rangeEl.value);
-      const url = `${root.dataset.seriesUrl}?period=${period}&range=${range}`;
+      const query = new URLSearchParams({ period, range });
+      if (versionEl && versionEl.value) query.set("version", versionEl.value);
+      const url = `${root.dataset.seriesUrl}?${query}`;
       try {
         const response = await fetch(url, { headers: { Accept: "application/json" } });
         const body = await response.json();
@@ -198,6 +201,7 @@
 
     form.addEventListener("submit", (event) => { event.preventDefault(); load(); });
     rangeEl.addEventListener("change", () => { fitPeriods(); load(); });
+    if (versionEl) versionEl.addEventListener("change", load);
     periodEl.addEventListener("change", load);
     let resizeTimer = null;
     window.addEventListener("resize", () => { clearTimeout(resizeTimer); resizeTimer = setTimeout(load, 150); });

@@ -5,7 +5,7 @@ from django.http import JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from sandbox.web.metric_series import PERIODS_SHOWN, BadWindow, default_period, function_series
+from sandbox.web.metric_series import PERIODS_SHOWN, BadWindow, default_period, function_series, versions_seen
 from sandbox.web.ownership import own_function
 
 PERIOD_CHOICES = [(10, "10 seconds"), (60, "1 minute"), (300, "5 minutes"), (3600, "1 hour")]
@@ -24,6 +24,7 @@ def monitor_page(request, slug):
         "range": period * PERIODS_SHOWN,
         "period_choices": PERIOD_CHOICES,
         "range_choices": RANGE_CHOICES,
+        "versions": versions_seen(function),
         "classroom_speed": settings.CLASSROOM_SPEED,
     }
     return render(request, "sandbox/monitor.html", context)
@@ -44,7 +45,8 @@ def series_json(request, slug):
     """The Monitor tab's data: what GET /api/functions/<slug>/metrics gives as "series"."""
     function = own_function(request, slug)
     try:
-        answer = function_series(function, _seconds(request, "period"), _seconds(request, "range"))
+        version = request.GET.get("version") or None  # empty: every version
+        answer = function_series(function, _seconds(request, "period"), _seconds(request, "range"), version)
     except BadWindow as exc:
         return JsonResponse({"error": str(exc)}, status=400)
     return JsonResponse(answer)
