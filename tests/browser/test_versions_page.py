@@ -78,6 +78,22 @@ def test_publish_point_an_alias_and_see_the_version_in_the_start_line(page, arti
     expect(page.locator("#log-lines")).not_to_contain_text("info from", timeout=1)  # Python's WARNING level
     expect(page.locator("#log-lines")).to_contain_text("warning from $LATEST")
 
+    # The Monitor tab charts every version together, or the one picked.
+    page.locator(".tabs >> text=Monitor").click()
+    invocations = page.locator("[data-metric=Invocations]")
+    expect(invocations).to_have_attribute("data-total", "3")
+    picker = page.locator("#monitor-version")
+    assert picker.locator("option").all_inner_texts() == ["all versions", "$LATEST", "1", "2"]
+    for width, height in ((1366, 900), (1280, 720), (390, 844)):
+        page.set_viewport_size({"width": width, "height": height})
+        page.reload()  # the charts are sized for the screen they load on
+        expect(invocations).to_have_attribute("data-total", "3")
+        picker.select_option("2")
+        expect(invocations).to_have_attribute("data-total", "1")
+        page.screenshot(path=str(artifacts / f"monitor-version-2-{width}x{height}.png"), full_page=True)
+    picker.select_option("")
+    expect(invocations).to_have_attribute("data-total", "3")
+
 
 def test_json_logs_render_readably_and_filter_by_level(page, artifacts):
     new_function(page, "json-logs")
