@@ -88,6 +88,8 @@ def test_a_get_of_every_page_creates_no_user(lessons):
         "key": "cat.jpg",
         "queue": "orders",
         "path": "anything",
+        "run_id": 1,  # a power-tuning run
+        "name": "live",  # an alias
     }
     urls = [_fill(route, values) for route in _routes(get_resolver().url_patterns)]
     urls += ["/admin/", "/admin/login/", f"{STEP}?code=X", "/lessons/join?code=" + room.join_code]
