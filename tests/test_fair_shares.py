@@ -9,6 +9,7 @@ from asgiref.sync import sync_to_async
 from django.contrib.auth import get_user_model
 from django.test import Client
 
+from sandbox import versions
 from sandbox.models import Function
 from tests.playground_support import embedded_worker
 from tests.test_api import AsyncApi, bearer, create_api_token, error_of, invoke
@@ -80,15 +81,27 @@ def test_all_reservations_together_leave_the_unreserved_floor(shares):
     assert put(client, bobs, {"reserved_concurrency": 0}).status_code == 200  # disabling is free
 
 
+def provision(client, function, count):
+    """Provisioned concurrency on version 1 (published on first use), as Lambda puts it: on a
+    version or an alias, never on $LATEST."""
+    if not function.versions.exists():
+        versions.publish(function)
+    return client.put(
+        f"/api/functions/{function.slug}/provisioned-concurrency?qualifier=1",
+        {"provisioned_concurrent_executions": count},
+        content_type="application/json",
+    )
+
+
 @pytest.mark.django_db
 def test_provisioned_environments_stay_within_the_learner_s_count_and_memory(shares):
     client = api_for("mallory")
     small, big = function_of("mallory", memory_mb=128), function_of("mallory", memory_mb=1024)
-    assert put(client, small, {"provisioned_concurrency": 2}).status_code == 200
+    assert provision(client, small, 2).status_code == 202
 
-    over_count = put(client, big, {"provisioned_concurrency": 1})
-    put(client, small, {"provisioned_concurrency": 0})
-    over_memory = put(client, big, {"provisioned_concurrency": 2})
+    over_count = provision(client, big, 1)
+    assert client.delete(f"/api/functions/{small.slug}/provisioned-concurrency?qualifier=1").status_code < 300
+    over_memory = provision(client, big, 2)
 
     assert over_count.status_code == 400
     assert (
@@ -99,7 +112,7 @@ def test_provisioned_environments_stay_within_the_learner_s_count_and_memory(sha
         "would hold 2048 MB: your share of this server's memory is 1024 MB"
         in error_of(over_memory)["message"]
     )
-    assert put(client, big, {"provisioned_concurrency": 1}).status_code == 200
+    assert provision(client, big, 1).status_code == 202
 
 
 @pytest.mark.django_db
