@@ -46,6 +46,9 @@ class LiveServer:
             LAYERS_ROOT=str(self.workdir / "layers"),
             SANDBOX_SLOT_UID_BASE=str(slot_uid_base),
             SANDBOX_MAX_ENVIRONMENTS=str(max_environments),
+            # A learner's provisioned share defaults to an eighth of the environments (1 of 8):
+            # the Scaling test provisions two, as a learner on a full-size server may.
+            LEARNER_PROVISIONED_CONCURRENCY="2",
             PYTHONUNBUFFERED="1",
         )
         self.process = None

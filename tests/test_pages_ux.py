@@ -7,6 +7,7 @@ import json
 import re
 import sys
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -260,3 +261,15 @@ def test_the_server_command_takes_the_websocket_limit_from_the_settings():
         ["--websocket-max-message-size", "5", "config.asgi:application"]
     )
     assert explicit.websocket_max_message_size == 5
+
+
+def test_no_template_comment_spans_lines():
+    """Django's {# #} ends at the line's end: one that spans lines is shown on the page as text."""
+    templates = Path(__file__).resolve().parent.parent / "templates"
+    spanning = [
+        f"{path.relative_to(templates)}:{number}"
+        for path in templates.rglob("*.html")
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if "{#" in line and "#}" not in line.split("{#", 1)[1]
+    ]
+    assert spanning == [], "use {% comment %} for these: " + ", ".join(spanning)
