@@ -8,7 +8,7 @@ from channels.testing import ApplicationCommunicator
 from sandbox.engine import cgroups
 from sandbox.worker import SandboxWorker
 from sandbox.worker.channels import all_worker_channels, shard_of
-from sandbox.worker.config import forget_engine, get_engine, serve_channel, slots_from_settings
+from sandbox.worker.config import cgroup_group, forget_engine, get_engine, serve_channel, slots_from_settings
 
 BASE = 70000
 
@@ -27,7 +27,7 @@ def four_shards(settings, isolation):
     yield settings
     forget_engine()
     if isolation.cgroup_version:
-        cgroups.limit_base(host_budget_mb << 20)  # as the other tests' workers set it
+        cgroups.limit_base(host_budget_mb << 20, cgroup_group())  # as the other tests' workers set it
 
 
 def uids(slots):
@@ -40,14 +40,14 @@ def test_each_shard_channel_names_its_shard():
     assert shard_of("sandbox-x") is None
 
 
-def test_shards_split_the_host_s_slots_into_disjoint_uid_ranges_and_its_memory(four_shards):
-    shards = [slots_from_settings(shard_of(channel)) for channel in all_worker_channels()]
+def test_shards_split_the_host_s_slots_into_disjoint_uid_ranges_and_its_memory(four_shards, isolation):
+    shards = [slots_from_settings(isolation, shard_of(channel)) for channel in all_worker_channels()]
     assert [s.size for s in shards] == [8, 8, 8, 8]
     assert [s.memory_budget_mb for s in shards] == [2048] * 4
     ranges = [uids(s) for s in shards]
     assert len(set().union(*ranges)) == 32  # disjoint
     assert set().union(*ranges) == set(range(BASE, BASE + 32))
-    whole = slots_from_settings(None)  # one worker serving every channel
+    whole = slots_from_settings(isolation, None)  # one worker serving every channel
     assert (whole.size, whole.memory_budget_mb, uids(whole)) == (32, 8192, set(range(BASE, BASE + 32)))
 
 
@@ -67,4 +67,4 @@ def test_the_environments_cgroup_is_limited_to_the_host_memory_budget(four_shard
     if not isolation.cgroup_version:
         pytest.skip(isolation.describe())
     get_engine()
-    assert cgroups.base_memory_limit() == 8192 << 20
+    assert cgroups.base_memory_limit(cgroup_group()) == 8192 << 20

@@ -288,19 +288,19 @@ def limit_base(memory_bytes, group=GROUP_DIR):
             _write(base / "memory.max", memory_bytes)
     except (OSError, ValueError):
         return None
-    return base_memory_limit()
+    return base_memory_limit(group)
 
 
-def base_memory_limit():
+def base_memory_limit(group=GROUP_DIR):
     """The memory limit of the environments' parent cgroup, in bytes (None when unlimited)."""
-    version = detect_version()
+    version = detect_version(group)
     if version is None:
         return None
     try:
         if version == 1:
-            value = _read(_v1_bases()["memory"] / "memory.limit_in_bytes").strip()
+            value = _read(_v1_bases(group)["memory"] / "memory.limit_in_bytes").strip()
         else:
-            value = _read(_v2_base() / "memory.max").strip()
+            value = _read(_v2_base(group) / "memory.max").strip()
     except OSError:
         return None
     return None if value == "max" or int(value) >= 1 << 62 else int(value)
