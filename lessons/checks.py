@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass, field
 
 from lessons import expected
+from sandbox.engine import pool
 
 PER_INVOCATION = {
     "status",
@@ -424,7 +425,9 @@ def evaluate(checks, invocations):
                 )
         elif kind == "throttles_at_least":
             # Only this check's own batch counts: throttles of an earlier load test prove nothing.
-            seen = sum(1 for i in invocations if i.status == "throttled")
+            # And only the function's own limits: a busy server (other learners, the host's cap)
+            # throttles a function that has none, which would pass a starter.
+            seen = sum(1 for i in invocations if i.status == "throttled" and _own_throttle(i))
             if seen < value:
                 problem = (
                     f"No request was throttled ({total} sent at once, all ran). "
@@ -445,3 +448,10 @@ def evaluate(checks, invocations):
             failures.append(f"{spec['message']}\n{problem}" if spec.get("message") else problem)
     summary = "All checks pass." if not failures else failures[0]
     return Outcome(passed=not failures, failures=failures, summary=summary)
+
+
+def _own_throttle(invocation):
+    """Throttled by the function's own reserved concurrency or scaling rate, not by a quota of
+    the learner, the account or the host."""
+    reason = (invocation.error or {}).get("Reason")
+    return reason in (pool.RESERVED_LIMIT, pool.SCALING_LIMIT)

@@ -53,10 +53,23 @@ def test_output_matches_ignores_platform_lines_a_print_cannot_fake_memory():
     assert evaluate([{"memory_size": 256}], [invocation(memory_size_mb=256)]).passed
 
 
+def throttled(reason="ReservedFunctionConcurrentInvocationLimitExceeded"):
+    return invocation(status="throttled", error={"errorType": "TooManyRequestsException", "Reason": reason})
+
+
 def test_throttles_count_only_the_checks_own_batch():
     ran = [invocation(), invocation()]
     assert not evaluate([{"throttles_at_least": 1}], ran).passed
-    assert evaluate([{"throttles_at_least": 1}], [*ran, invocation(status="throttled")]).passed
+    assert evaluate([{"throttles_at_least": 1}], [*ran, throttled()]).passed
+
+
+@pytest.mark.parametrize(
+    "reason",
+    ["LearnerConcurrencyQuotaExceeded", "HostEnvironmentCapReached", "ConcurrentInvocationLimitExceeded"],
+)
+def test_a_busy_server_s_throttle_is_not_the_function_s_own(reason):
+    """A starter with no reserved concurrency, throttled because the class filled the server."""
+    assert not evaluate([{"throttles_at_least": 1}], [invocation(), throttled(reason)]).passed
 
 
 def test_hints_come_in_stages_and_the_code_only_from_the_third_failure():
@@ -67,11 +80,11 @@ def test_hints_come_in_stages_and_the_code_only_from_the_third_failure():
 
 
 def test_a_function_that_throttles_everything_does_not_pass_a_throttle_step():
-    throttled = [invocation(status="throttled") for _ in range(4)]
+    four = [throttled() for _ in range(4)]
     checks = [{"throttles_at_least": 1}, {"ran_at_least": 1}]
-    outcome = evaluate(checks, throttled)
+    outcome = evaluate(checks, four)
     assert not outcome.passed and "Only 0 of the 4 requests ran" in outcome.summary
-    assert evaluate(checks, [invocation(), *throttled[:3]]).passed
+    assert evaluate(checks, [invocation(), *four[:3]]).passed
 
 
 def test_a_computed_expectation_follows_the_invocations_own_event():
