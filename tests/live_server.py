@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+import warnings
 from pathlib import Path
 
 from tests.sandbox_helpers import processes_of_uids
@@ -123,6 +124,28 @@ class LiveServer:
     def reap(self):
         self.process.wait(timeout=10)
         self.log.close()
+
+    def stop_and_sweep(self):
+        """A test server's end: stop it; its sandboxes should die with it (idle ones sit frozen in
+        their cgroup, where bwrap's --die-with-parent SIGKILL cannot act, see
+        tests/test_server_shutdown.py), and any that did not are swept, with a warning."""
+        self.stop()
+        survivors = wait_until_gone(self.uids, timeout=2)
+        self.reap()
+        if survivors:
+            warnings.warn(
+                f"{len(survivors)} sandbox process(es) outlived the stopped server (pids {survivors}); "
+                "removed by cgroups.sweep_stale()",
+                stacklevel=2,
+            )
+        leftovers = sweep_sandboxes(self.uids)
+        assert not leftovers, f"sandbox processes survived even cgroups.sweep_stale(): {leftovers}"
+
+    def prepare_lessons(self, instructor):
+        """What `make run` does before serving: migrate, load the lessons, an instructor."""
+        self.manage("migrate", "--noinput", "-v", "0")
+        self.manage("sync_lessons")
+        self.manage("create_instructor", instructor[0], "--password", instructor[1])
 
     def _signal(self, signum):
         with contextlib.suppress(ProcessLookupError):

@@ -1,12 +1,11 @@
 """A real Coldstart server (daphne, embedded sandbox worker, its own SQLite file) and Chromium."""
 
 import contextlib
-import warnings
 
 import pytest
 
 from tests.browser_support import artifacts_dir, launch_chromium, watched_page
-from tests.live_server import PROCESS_UID_BASE, LiveServer, sweep_sandboxes, wait_until_gone
+from tests.live_server import PROCESS_UID_BASE, LiveServer
 
 SLOT_UID_BASE = PROCESS_UID_BASE + 8  # see tests/live_server.py
 MAX_ENVIRONMENTS = 8
@@ -21,20 +20,7 @@ def server_url(tmp_path_factory):
     try:
         yield server.url
     finally:
-        server.stop()
-        # The sandboxes should die with the server; idle ones sit frozen in their cgroup, where
-        # bwrap's --die-with-parent SIGKILL cannot act (see tests/test_server_shutdown.py).
-        survivors = wait_until_gone(server.uids, timeout=2)
-        server.reap()
-        if survivors:
-            warnings.warn(
-                f"{len(survivors)} sandbox process(es) outlived the stopped server (pids {survivors}); "
-                "removed by cgroups.sweep_stale()",
-                pytest.PytestWarning,
-                stacklevel=1,
-            )
-        leftovers = sweep_sandboxes(server.uids)
-        assert not leftovers, f"sandbox processes survived even cgroups.sweep_stale(): {leftovers}"
+        server.stop_and_sweep()
 
 
 @pytest.fixture(scope="package")

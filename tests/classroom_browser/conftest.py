@@ -2,12 +2,10 @@
 devices": Chromium resolves the LAN name classroom.test to 127.0.0.1 (a host-resolver rule),
 so nothing leaves this machine's loopback."""
 
-import warnings
-
 import pytest
 
 from tests.browser_support import artifacts_dir, launch_chromium
-from tests.live_server import PROCESS_UID_BASE, LiveServer, sweep_sandboxes, wait_until_gone
+from tests.live_server import PROCESS_UID_BASE, LiveServer
 
 LAN_NAME = "classroom.test"
 SLOT_UID_BASE = PROCESS_UID_BASE + 31  # see tests/live_server.py
@@ -18,20 +16,12 @@ INSTRUCTOR = ("teacher", "a-long-password")
 @pytest.fixture(scope="package")
 def classroom_server(tmp_path_factory):
     live = LiveServer(tmp_path_factory.mktemp("classroom-server"), SLOT_UID_BASE, MAX_ENVIRONMENTS)
-    live.manage("migrate", "--noinput", "-v", "0")
-    live.manage("sync_lessons")
-    live.manage("create_instructor", INSTRUCTOR[0], "--password", INSTRUCTOR[1])
+    live.prepare_lessons(INSTRUCTOR)
     live.start(bind="0.0.0.0", public_host=LAN_NAME)
     try:
         yield live
     finally:
-        live.stop()
-        survivors = wait_until_gone(live.uids, timeout=2)
-        live.reap()
-        if survivors:
-            warnings.warn(f"{len(survivors)} sandbox process(es) outlived the server; swept", stacklevel=1)
-        leftovers = sweep_sandboxes(live.uids)
-        assert not leftovers, f"sandbox processes survived even the sweep: {leftovers}"
+        live.stop_and_sweep()
 
 
 @pytest.fixture(scope="package")

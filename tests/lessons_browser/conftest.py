@@ -1,12 +1,10 @@
 """A real Coldstart server (daphne + embedded sandbox worker, its own SQLite file, lessons synced)
 and Chromium, for the lessons' end-to-end tests."""
 
-import warnings
-
 import pytest
 
 from tests.browser_support import artifacts_dir, launch_chromium
-from tests.live_server import LiveServer, sweep_sandboxes, wait_until_gone
+from tests.live_server import LiveServer
 
 SLOT_UID_BASE = 65000
 MAX_ENVIRONMENTS = 8
@@ -17,20 +15,12 @@ INSTRUCTOR = ("teacher", "a-long-password")
 def lessons_server(tmp_path_factory):
     """Base URL of a real server with the lessons synced and an instructor account."""
     live = LiveServer(tmp_path_factory.mktemp("lessons-server"), SLOT_UID_BASE, MAX_ENVIRONMENTS)
-    live.manage("migrate", "--noinput", "-v", "0")
-    live.manage("sync_lessons")
-    live.manage("create_instructor", INSTRUCTOR[0], "--password", INSTRUCTOR[1])
+    live.prepare_lessons(INSTRUCTOR)
     live.start()
     try:
         yield live.url
     finally:
-        live.stop()
-        survivors = wait_until_gone(live.uids, timeout=2)
-        live.reap()
-        if survivors:
-            warnings.warn(f"{len(survivors)} sandbox process(es) outlived the server; swept", stacklevel=1)
-        leftovers = sweep_sandboxes(live.uids)
-        assert not leftovers, f"sandbox processes survived even the sweep: {leftovers}"
+        live.stop_and_sweep()
 
 
 @pytest.fixture(scope="package")
