@@ -8,11 +8,14 @@ from django.conf import settings
 
 from sandbox.engine.pool import (
     ACCOUNT_LIMIT,
+    CHECK,
     HOST_CAP,
     HOST_MEMORY,
+    INTERACTIVE,
     LEARNER_CONCURRENCY,
     LEARNER_MEMORY,
     LEARNER_RATE,
+    LOAD,
     RESERVED_LIMIT,
     Account,
     AccountLimits,
@@ -417,3 +420,178 @@ def test_provisioned_environments_stop_at_the_learner_s_memory_share(engine):
 
     assert asyncio.run(scenario()) == 2
     assert "provisioning_blocked" in events
+
+
+# ---------------------------------------------------------------- admission priorities
+async def one_at(pool, priority):
+    try:
+        return await pool.invoke("{}", priority=priority)
+    except Throttled as exc:
+        return exc
+
+
+def test_a_check_waits_for_the_accounts_capacity_and_load_tests_are_refused_meanwhile(engine):
+    async def scenario():
+        account = Account(account_limits(concurrency=1, unreserved_floor=1))
+        busy = make_pool(engine, SLOW, account=account)
+        check = make_pool(engine, QUICK, account=account)
+        load = make_pool(engine, QUICK, account=account)
+        try:
+            running = asyncio.ensure_future(one_at(busy, INTERACTIVE))
+            await asyncio.sleep(0.1)  # the account's one concurrent execution is in use
+            checked = asyncio.ensure_future(one_at(check, CHECK))
+            await asyncio.sleep(0.05)  # the check is waiting for it
+            refused = await one_at(load, LOAD)
+            return await running, await checked, refused
+        finally:
+            for pool in (busy, check, load):
+                pool.close()
+
+    running, checked, refused = asyncio.run(scenario())
+    assert running[0].status == "ok"
+    assert not isinstance(checked, Throttled) and checked[0].status == "ok"
+    assert isinstance(refused, Throttled) and refused.reason == ACCOUNT_LIMIT
+    assert "lesson check is waiting" in refused.message
+
+
+def test_an_interactive_invocation_on_a_full_account_is_throttled_at_once(engine):
+    async def scenario():
+        account = Account(account_limits(concurrency=1, unreserved_floor=1))
+        busy = make_pool(engine, SLOW, account=account)
+        mine = make_pool(engine, QUICK, account=account)
+        try:
+            running = asyncio.ensure_future(one_at(busy, INTERACTIVE))
+            await asyncio.sleep(0.1)
+            return await one_at(mine, INTERACTIVE), await running
+        finally:
+            busy.close()
+            mine.close()
+
+    throttled, running = asyncio.run(scenario())
+    assert isinstance(throttled, Throttled) and throttled.reason == ACCOUNT_LIMIT
+    assert running[0].status == "ok"
+
+
+def test_a_checks_reserved_concurrency_throttle_is_answered_at_once(engine):
+    async def scenario():
+        pool = make_pool(engine, SLOW, reserved=1)
+        try:
+            return await asyncio.gather(*(one_at(pool, CHECK) for _ in range(3)))
+        finally:
+            pool.close()
+
+    results = asyncio.run(scenario())
+    assert len(ran(results)) == 1
+    # The function's own limit, not the platform's: it is what the check judges, never waited out.
+    assert [t.reason for t in throttles(results)] == [RESERVED_LIMIT, RESERVED_LIMIT]
+
+
+def test_a_checks_environment_is_not_evicted_by_other_traffic_but_another_check_may(engine):
+    engine.slots = SlotPool(1, engine.slots.uid_base)  # a host cap of one live environment
+
+    async def scenario():
+        account = Account(account_limits())
+        checked = make_pool(engine, QUICK, account=account)
+        other = make_pool(engine, QUICK, account=account)
+        another_check = make_pool(engine, QUICK, account=account)
+        try:
+            first = await one_at(checked, CHECK)  # its environment stays idle, protected
+            by_load = await one_at(other, LOAD)
+            by_learner = await one_at(other, INTERACTIVE)
+            by_check = await one_at(another_check, CHECK)  # a check may take it
+            return first, by_load, by_learner, by_check, checked.live_environments
+        finally:
+            for pool in (checked, other, another_check):
+                pool.close()
+
+    first, by_load, by_learner, by_check, checked_live = asyncio.run(scenario())
+    assert first[0].status == "ok"
+    assert isinstance(by_load, Throttled) and by_load.reason == HOST_CAP
+    assert isinstance(by_learner, Throttled) and by_learner.reason == HOST_CAP
+    assert not isinstance(by_check, Throttled) and by_check[0].cold
+    assert checked_live == 0
+
+
+def test_load_tests_leave_an_eighth_of_the_account_to_learners_own_invocations(engine):
+    async def scenario():
+        account = Account(account_limits(concurrency=8, learner_concurrency=100))
+        load = make_pool(engine, SLOW, account=account)
+        mine = make_pool(engine, QUICK, account=account)
+        try:
+            loads = asyncio.gather(*(one_at(load, LOAD) for _ in range(8)))
+            await asyncio.sleep(0.05)
+            own = await one_at(mine, INTERACTIVE)
+            return await loads, own
+        finally:
+            load.close()
+            mine.close()
+
+    loads, own = asyncio.run(scenario())
+    assert len(ran(loads)) == 7
+    assert [t.reason for t in throttles(loads)] == [ACCOUNT_LIMIT]
+    assert "kept for learners' own invocations" in throttles(loads)[0].message
+    assert not isinstance(own, Throttled) and own[0].status == "ok"
+
+
+def test_load_tests_never_take_the_hosts_last_environments(engine):
+    engine.slots = SlotPool(8, engine.slots.uid_base)  # 1/8 of 8: one slot kept
+
+    async def scenario():
+        account = Account(account_limits(concurrency=100, learner_concurrency=100))
+        load = make_pool(engine, SLOW, account=account)
+        mine = make_pool(engine, QUICK, account=account)
+        try:
+            loads = asyncio.gather(*(one_at(load, LOAD) for _ in range(8)))
+            await asyncio.sleep(0.05)
+            own = await one_at(mine, INTERACTIVE)
+            return await loads, own
+        finally:
+            load.close()
+            mine.close()
+
+    loads, own = asyncio.run(scenario())
+    assert len(ran(loads)) == 7
+    assert [t.reason for t in throttles(loads)] == [HOST_CAP]
+    assert "for learners' own invocations" in throttles(loads)[0].message
+    assert not isinstance(own, Throttled) and own[0].status == "ok"
+
+
+def test_a_learners_load_test_leaves_one_of_their_share_to_their_own_invoke(engine):
+    async def scenario():
+        account = Account(account_limits(learner_concurrency=3))
+        load = make_pool(engine, SLOW, account=account, owner="ada")
+        mine = make_pool(engine, QUICK, account=account, owner="ada")
+        try:
+            loads = asyncio.gather(*(one_at(load, LOAD) for _ in range(3)))
+            await asyncio.sleep(0.05)
+            own = await one_at(mine, INTERACTIVE)
+            return await loads, own
+        finally:
+            load.close()
+            mine.close()
+
+    loads, own = asyncio.run(scenario())
+    assert len(ran(loads)) == 2
+    assert [t.reason for t in throttles(loads)] == [LEARNER_CONCURRENCY]
+    assert not isinstance(own, Throttled) and own[0].status == "ok"
+
+
+def test_a_throttled_invocation_is_not_counted_against_the_per_minute_share(engine):
+    async def scenario():
+        account = Account(account_limits(learner_per_minute=2, concurrency=1, unreserved_floor=1))
+        busy = make_pool(engine, SLOW, account=account)
+        mine = make_pool(engine, QUICK, account=account, owner="ada")
+        try:
+            running = asyncio.ensure_future(one_at(busy, INTERACTIVE))
+            await asyncio.sleep(0.1)
+            refused = [await one_at(mine, INTERACTIVE) for _ in range(3)]  # the account is full
+            await running
+            return refused, [await one_at(mine, INTERACTIVE) for _ in range(3)]
+        finally:
+            busy.close()
+            mine.close()
+
+    refused, later = asyncio.run(scenario())
+    assert {t.reason for t in throttles(refused)} == {ACCOUNT_LIMIT}
+    assert len(ran(later)) == 2
+    assert [t.reason for t in throttles(later)] == [LEARNER_RATE]

@@ -28,6 +28,22 @@ LEARNER_RATE = "LearnerRateQuotaExceeded"
 LEARNER_MEMORY = "LearnerMemoryQuotaExceeded"
 HOST_CAP = "HostEnvironmentCapReached"
 HOST_MEMORY = "HostMemoryBudgetReached"
+# Throttles that say nothing about the function itself: other traffic filled the account, the
+# host or the learner's share. Reserved concurrency and the scaling rate are the function's own.
+PLATFORM_REASONS = frozenset(
+    {ACCOUNT_LIMIT, LEARNER_CONCURRENCY, LEARNER_RATE, LEARNER_MEMORY, HOST_CAP, HOST_MEMORY}
+)
+
+# Admission priorities. A lesson's Check goes first: when the platform is full it waits (up to
+# CHECK_WAIT_S) instead of being throttled, load tests are refused while it waits, and the
+# environments it used are not evicted by other traffic for PROTECT_S (its next invocation must
+# find them warm). Load tests come last: they leave 1/8 of the account's concurrency and of the
+# host's environments (at least 1), and one of the learner's own share, to everything else.
+CHECK, INTERACTIVE, LOAD = 0, 1, 2
+CHECK_WAIT_S = 10.0
+CHECK_RETRY_S = 0.02
+PROTECT_S = 10.0
+PROVISION_WAIT_S = 20.0  # provisioned environments wait this long for a slot on a full host
 
 
 class Throttled(Exception):
@@ -92,6 +108,7 @@ class Slot:
     provisioned: bool
     busy: bool = False
     last_used: float = field(default_factory=time.monotonic)
+    protected_until: float = 0.0  # a Check's: not evicted by lower-priority traffic before this
 
 
 class FunctionConcurrency:
@@ -112,6 +129,7 @@ class Account:
         self.in_flight = 0
         self.learner_in_flight = {}
         self.learner_starts = {}  # owner -> deque of monotonic times in the last minute
+        self.checks_waiting = 0  # Check invocations waiting for capacity: load tests wait too
         self.on_event = on_event or (lambda kind, **data: None)
 
     def _functions(self):
@@ -131,11 +149,24 @@ class Account:
     def unreserved_in_flight(self):
         return sum(f.in_flight for f in self._functions() if f.reserved is None)
 
-    def admit_learner(self, owner):
+    @staticmethod
+    def load_headroom(total):
+        """What load tests leave to everything else: 1/8 of `total`, at least 1."""
+        return max(1, total // 8)
+
+    def admit_learner(self, owner, priority=INTERACTIVE):
         if owner is None:
             return
         limits = self.limits
-        if self.learner_in_flight.get(owner, 0) >= limits.learner_concurrency:
+        running = self.learner_in_flight.get(owner, 0)
+        # A learner's load test leaves one of their share to their own Invoke and Check.
+        if priority == LOAD and 1 < limits.learner_concurrency <= running + 1:
+            raise Throttled(
+                LEARNER_CONCURRENCY,
+                f"Your load test may use {limits.learner_concurrency - 1} of your "
+                f"{limits.learner_concurrency} concurrent invocations; one stays for your own.",
+            )
+        if running >= limits.learner_concurrency:
             raise Throttled(
                 LEARNER_CONCURRENCY,
                 f"You already have {limits.learner_concurrency} invocations running, your share of "
@@ -151,18 +182,24 @@ class Account:
                 f"You started {limits.learner_per_minute} invocations in the last minute, your "
                 "share of this classroom server. Try again in a few seconds.",
             )
-        starts.append(now)
 
-    def evict_idle(self, wanting_pool, owner=None):
+    def learner_started(self, owner):
+        """Count an admitted invocation against the learner's per-minute share (a throttled
+        one, or a Check's tries while it waits, are not)."""
+        if owner is not None:
+            self.learner_starts.setdefault(owner, deque()).append(time.monotonic())
+
+    def evict_idle(self, wanting_pool, owner=None, priority=INTERACTIVE):
         """Free a slot for `wanting_pool` by destroying the least recently used idle on-demand
-        environment of another function (of `owner`'s functions only, when given). True when one
-        was freed."""
+        environment of another function (of `owner`'s functions only, when given; one a Check
+        has just used only for another Check). True when one was freed."""
+        now = time.monotonic()
         candidates = [
             (slot.last_used, pool, slot)
             for pool in self.pools
             if pool is not wanting_pool and (owner is None or pool.owner == owner)
             for slot in pool.slots
-            if not slot.busy and not slot.provisioned
+            if not slot.busy and not slot.provisioned and (priority == CHECK or slot.protected_until <= now)
         ]
         if not candidates:
             return False
@@ -203,7 +240,7 @@ class FunctionPool:
         self.function.reserved = value
 
     # ---------------------------------------------------------------- admission
-    def _admit(self):
+    def _admit(self, priority=INTERACTIVE):
         if self.closed:
             raise Throttled(ACCOUNT_LIMIT, "This function version was replaced; try again.")
         if self.reserved == 0:
@@ -216,14 +253,29 @@ class FunctionPool:
                 f"Rate Exceeded. The function's reserved concurrency of {self.reserved} is in use.",
             )
         account = self.account
-        # Concurrency counts every in-flight invocation, warm or cold (Lambda's rule).
-        if self.reserved is None and account.unreserved_in_flight() >= account.unreserved_capacity():
+        if priority == LOAD and account.checks_waiting:
             raise Throttled(
                 ACCOUNT_LIMIT,
-                f"Rate Exceeded. All {account.limits.concurrency} concurrent executions"
-                " of the account are in use.",
+                "Rate Exceeded. A lesson check is waiting for this server's capacity: load tests "
+                "wait until it has run.",
             )
-        account.admit_learner(self.owner)
+        # Concurrency counts every in-flight invocation, warm or cold (Lambda's rule).
+        if self.reserved is None:
+            capacity, in_flight = account.unreserved_capacity(), account.unreserved_in_flight()
+            if in_flight >= capacity:
+                raise Throttled(
+                    ACCOUNT_LIMIT,
+                    f"Rate Exceeded. All {account.limits.concurrency} concurrent executions"
+                    " of the account are in use.",
+                )
+            if priority == LOAD and in_flight >= capacity - account.load_headroom(capacity):
+                raise Throttled(
+                    ACCOUNT_LIMIT,
+                    f"Rate Exceeded. Load tests may use {capacity - account.load_headroom(capacity)} "
+                    f"of the account's {capacity} concurrent executions; the rest is kept for "
+                    "learners' own invocations.",
+                )
+        account.admit_learner(self.owner, priority)
 
     def _take_idle(self):
         idle = [s for s in self.slots if not s.busy and s.environment.state == "ready"]
@@ -234,7 +286,7 @@ class FunctionPool:
         slot.busy = True
         return slot
 
-    def _admit_new_environment(self):
+    def _admit_new_environment(self, priority=INTERACTIVE):
         account = self.account
         now = time.monotonic()
         times = self.function.new_environment_times
@@ -246,10 +298,10 @@ class FunctionPool:
                 f"Rate Exceeded. At most {account.limits.scale_per_10s} new execution environments "
                 "per 10 seconds per function.",
             )
-        self._make_room()
+        self._make_room(priority)
         times.append(now)
 
-    def _make_room(self):
+    def _make_room(self, priority=INTERACTIVE):
         """Room for one more environment of this function: within the learner's memory share,
         the host's count of slots and its memory budget, evicting idle environments of other
         functions first. Raises Throttled when there is none."""
@@ -257,7 +309,7 @@ class FunctionPool:
         cap = account.limits.learner_memory_mb
         if self.owner is not None and cap is not None:
             while account.learner_memory_mb(self.owner) + need > cap and need <= cap:
-                if not account.evict_idle(self, owner=self.owner):
+                if not account.evict_idle(self, owner=self.owner, priority=priority):
                     break
             used = account.learner_memory_mb(self.owner)
             if used + need > cap:
@@ -271,7 +323,18 @@ class FunctionPool:
         budget = slots.memory_budget_mb
         if budget is not None and need > budget:
             raise Throttled(HOST_MEMORY, slots.memory_message(need))
-        while (slots.in_use >= slots.size or not slots.fits(need)) and account.evict_idle(self):
+        kept = account.load_headroom(slots.size)
+        if priority == LOAD and slots.in_use >= slots.size - kept:
+            # Load tests reuse their warm environments but never take (or evict for) the host's
+            # last slots: those stay for learners' own invocations and Checks.
+            raise Throttled(
+                HOST_CAP,
+                f"This server keeps its last {kept} of {slots.size} live execution environments "
+                "for learners' own invocations; the load test waits for one of its own.",
+            )
+        while (slots.in_use >= slots.size or not slots.fits(need)) and account.evict_idle(
+            self, priority=priority
+        ):
             pass
         if slots.in_use >= slots.size:
             raise Throttled(
@@ -282,14 +345,39 @@ class FunctionPool:
         if not slots.fits(need):
             raise Throttled(HOST_MEMORY, slots.memory_message(need))
 
-    # ---------------------------------------------------------------- invoking
-    async def invoke(self, event_json, on_log=None, request_id=None, invoked_arn=None):
-        """Run one invocation: (record, placement). Raises Throttled (nothing ran or billed).
-        `invoked_arn`: the ARN the caller used (with its alias or version), for the context."""
-        self._admit()
+    def _admission(self, priority):
+        """Admit now or raise Throttled: the idle slot taken, or None for a new environment."""
+        self._admit(priority)
         slot = self._take_idle()
         if slot is None:
-            self._admit_new_environment()
+            self._admit_new_environment(priority)
+        self.account.learner_started(self.owner)
+        return slot
+
+    async def _admission_waiting(self, priority):
+        """A Check waits (bounded) for capacity the platform lacks, ahead of load tests; a
+        throttle of the function's own (reserved concurrency, scaling rate) is answered at once."""
+        if priority != CHECK:
+            return self._admission(priority)
+        deadline = time.monotonic() + CHECK_WAIT_S
+        self.account.checks_waiting += 1
+        try:
+            while True:
+                try:
+                    return self._admission(priority)
+                except Throttled as exc:
+                    if exc.reason not in PLATFORM_REASONS or self.closed or time.monotonic() >= deadline:
+                        raise
+                await asyncio.sleep(CHECK_RETRY_S)
+        finally:
+            self.account.checks_waiting -= 1
+
+    # ---------------------------------------------------------------- invoking
+    async def invoke(self, event_json, on_log=None, request_id=None, invoked_arn=None, priority=INTERACTIVE):
+        """Run one invocation: (record, placement). Raises Throttled (nothing ran or billed).
+        `invoked_arn`: the ARN the caller used (with its alias or version), for the context.
+        `priority`: CHECK, INTERACTIVE (the default) or LOAD, see above."""
+        slot = await self._admission_waiting(priority)
         self.in_flight += 1
         self.function.in_flight += 1
         self.account.in_flight += 1
@@ -325,7 +413,7 @@ class FunctionPool:
                 if slot is None and created:
                     slot = self._slot_of(created[0])
                 if slot is not None:
-                    self._release(slot, record)
+                    self._release(slot, record, priority)
             placement = Placement(slot.environment.name if slot else None, provisioned, spillover)
             return record, placement
         finally:
@@ -334,9 +422,11 @@ class FunctionPool:
             self.account.in_flight -= 1
             self.account.learner_in_flight[owner] -= 1
 
-    def _release(self, slot, record):
+    def _release(self, slot, record, priority=INTERACTIVE):
         slot.busy = False
         slot.last_used = time.monotonic()
+        if priority == CHECK:
+            slot.protected_until = slot.last_used + PROTECT_S
         environment = slot.environment
         if record is None:
             self.remove(slot, "failed")
@@ -384,7 +474,7 @@ class FunctionPool:
     async def _warm(self):
         while not self.closed and sum(s.provisioned for s in self.slots) < self.provisioned_target:
             try:
-                self._make_room()
+                await self._room_for_provisioning()
             except Throttled as exc:
                 self.account.on_event("provisioning_blocked", pool=self, reason=exc.reason)
                 return
@@ -410,6 +500,20 @@ class FunctionPool:
                     "environment_ended", pool=self, environment=environment, reason="init_failed"
                 )
                 return
+
+    async def _room_for_provisioning(self):
+        """Room for a provisioned environment; on a host full of other traffic, wait (up to
+        PROVISION_WAIT_S) for a slot to free. Raises Throttled when none came."""
+        deadline = time.monotonic() + PROVISION_WAIT_S
+        while True:
+            try:
+                return self._make_room()
+            except Throttled as exc:
+                if exc.reason not in (HOST_CAP, HOST_MEMORY) or self.closed or time.monotonic() >= deadline:
+                    raise
+                if self.spec.memory_mb > (self.engine.slots.memory_budget_mb or self.spec.memory_mb):
+                    raise  # it never fits
+            await asyncio.sleep(0.1)
 
     def reclaim_idle(self, now=None):
         """Destroy on-demand environments idle for longer than the TTL. Returns how many."""
