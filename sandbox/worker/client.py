@@ -38,25 +38,29 @@ def create_invocation(function, event_json, trigger, qualifier="", **fields):
     )
 
 
-async def start_invocation(function, event_json, trigger="console", channel_name=None, qualifier=""):
+async def start_invocation(
+    function, event_json, trigger="console", channel_name=None, qualifier="", priority=None
+):
     """Create the Invocation row (queued) and send it to the worker that holds the pool.
 
     With `channel_name`, that channel joins the invocation's group before the worker starts,
     so not one log line is missed. Raises sandbox.versions.VersionsError for an unknown qualifier.
+    `priority` "check" puts it ahead of other traffic in the pool's admission (a lesson's Check).
     """
     invocation = await sync_to_async(create_invocation)(function, event_json, trigger, qualifier)
     if channel_name:
         await get_channel_layer().group_add(invocation_group(invocation.request_id), channel_name)
-    await send_to_worker(invocation)
+    await send_to_worker(invocation, priority)
     return invocation
 
 
-async def send_to_worker(invocation):
+async def send_to_worker(invocation, priority=None):
     """Hand a queued invocation to the worker that holds its function's pool."""
     ensure_embedded_worker()
-    await get_channel_layer().send(
-        worker_channel(invocation.function_id), {"type": "invoke", "request_id": str(invocation.request_id)}
-    )
+    message = {"type": "invoke", "request_id": str(invocation.request_id)}
+    if priority:
+        message["priority"] = priority
+    await get_channel_layer().send(worker_channel(invocation.function_id), message)
 
 
 async def configure_function(function):

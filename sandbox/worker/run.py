@@ -5,7 +5,7 @@ import asyncio
 
 from asgiref.sync import sync_to_async
 
-from sandbox.engine.pool import Throttled
+from sandbox.engine.pool import CHECK, INTERACTIVE, Throttled
 from sandbox.worker import store
 from sandbox.worker.channels import invocation_group
 from sandbox.worker.configure import ensure_configured
@@ -16,10 +16,11 @@ from sandbox.worker.state import state
 PARTIAL_LOGS_SECONDS = 0.5
 
 
-async def run_one(request_id, layer):
-    """Run one invocation; whatever goes wrong, it ends saved as something other than running."""
+async def run_one(request_id, layer, priority=None):
+    """Run one invocation; whatever goes wrong, it ends saved as something other than running.
+    `priority` "check": a lesson's Check, admitted ahead of other traffic (sandbox/engine/pool.py)."""
     try:
-        await _run_one(request_id, layer)
+        await _run_one(request_id, layer, CHECK if priority == "check" else INTERACTIVE)
     except Exception as exc:
         await store.finish_failed(request_id, exc)
         await layer.group_send(
@@ -27,7 +28,7 @@ async def run_one(request_id, layer):
         )
 
 
-async def _run_one(request_id, layer):
+async def _run_one(request_id, layer, priority):
     invocation = await store.claim(request_id)
     if invocation is None:
         return
@@ -50,6 +51,7 @@ async def _run_one(request_id, layer):
             on_log=batcher.add,
             request_id=request_id,
             invoked_arn=spec.qualified_arn(invocation.qualifier),
+            priority=priority,
         )
     except Throttled as exc:
         await store.finish_throttled(request_id, exc)
