@@ -7,7 +7,7 @@ import time
 from asgiref.sync import sync_to_async
 from django.utils import timezone
 
-from sandbox.engine.pool import Throttled
+from sandbox.engine.pool import LOAD, Throttled
 from sandbox.models import LoadTest
 from sandbox.versions import VersionsError, resolve
 from sandbox.worker import store
@@ -64,7 +64,10 @@ async def run_load_test(load_test_id):
             spec = await sync_to_async(function_spec)(function, target.version)
             pool = state.pool_for(function, spec)
             record, placement = await pool.invoke(
-                load_test.event, request_id=request_id, invoked_arn=spec.qualified_arn(load_test.qualifier)
+                load_test.event,
+                request_id=request_id,
+                invoked_arn=spec.qualified_arn(load_test.qualifier),
+                priority=LOAD,  # last: load tests leave room for learners' own invocations and Checks
             )
             await store.finish(request_id, record=record, placement=placement)
         except Throttled as exc:
