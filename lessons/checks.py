@@ -54,6 +54,9 @@ PLATFORM_LINE = re.compile(
     r"\S+Z \S+ Task timed out after |RequestId: \S+ Error: |Runtime exited with error)"
 )
 CHECK_KINDS = PER_INVOCATION | BATCH
+# Checks that measure time: a busy host can slow a correct handler down, so Check runs again
+# before it says these fail.
+TIMED = {"duration_under", "init_duration_under", "gb_seconds_under"}
 OPTIONS = {"invocation", "message"}
 
 
@@ -136,6 +139,65 @@ class Outcome:
     passed: bool
     failures: list = field(default_factory=list)
     summary: str = ""
+    judged: bool = True  # False: the platform got in the way, the code was not judged
+    detail: str = ""  # what the platform did, when not judged
+    timed_failure: bool = False  # a failing check measured time (worth running again)
+
+
+BUSY = "The server is busy — your code was not judged."
+ORDINALS = {1: "first", 2: "second", 3: "third"}
+# What a platform throttle means, in the learner's words.
+PLATFORM_THROTTLES = {
+    pool.ACCOUNT_LIMIT: "every concurrent execution of the server was in use",
+    pool.HOST_CAP: "the server's cap of live execution environments was reached",
+    pool.HOST_MEMORY: "the server's memory for execution environments was in use",
+    pool.LEARNER_CONCURRENCY: "your other invocations (a load test?) filled your share",
+    pool.LEARNER_RATE: "your invocations this minute filled your share",
+    pool.LEARNER_MEMORY: "your other live environments filled your memory share",
+}
+
+
+def _which(n, total):
+    return "Your invocation" if total == 1 else f"The {ORDINALS.get(n, f'#{n}')} invocation"
+
+
+def platform_interference(checks, invocations):
+    """What the platform, not the learner's function, did to this run: sentences, empty when
+    nothing. A throttle for capacity (not the function's reserved concurrency or scaling rate),
+    a lost worker, an invocation that never finished, or a cold start where the environment
+    should have been warm (the previous invocation left it ready, so the platform took it)."""
+    problems = []
+    total = len(invocations)
+    for n, inv in enumerate(invocations, 1):
+        who = _which(n, total)
+        reason = (inv.error or {}).get("Reason", "")
+        if inv.status == "throttled" and reason in pool.PLATFORM_REASONS:
+            problems.append(f"{who} was throttled before it ran: {PLATFORM_THROTTLES[reason]}.")
+        elif inv.status == "failed":
+            lost = (inv.failure_reason or "the sandbox worker failed").rstrip(".")
+            problems.append(f"{who} was lost by the server: {lost}.")
+        elif inv.status in ("queued", "running"):
+            problems.append(f"{who} did not finish in time: the server is overloaded.")
+    expects_warm = {
+        spec.get("invocation", "all")
+        for spec in checks
+        if spec.get("cold") is False or spec.get("init_duration") == "absent"
+    }
+    for n, inv in enumerate(invocations[1:], 2):
+        wanted = n in expects_warm or "all" in expects_warm or (n == total and "last" in expects_warm)
+        previous = invocations[n - 2]
+        if wanted and inv.cold and previous.status in ("ok", "error"):
+            problems.append(
+                f"{_which(n, total)} found no warm environment: the server reclaimed the one the "
+                f"{ORDINALS.get(n - 1, 'previous')} invocation left ready (other learners' load)."
+            )
+    return problems
+
+
+def not_judged(problems):
+    """The Outcome when the platform got in the way on every try: no verdict, no hint."""
+    detail = " ".join(problems[:2]) + " Press Check again in a moment."
+    return Outcome(passed=False, judged=False, summary=f"{BUSY} {detail}", detail=detail)
 
 
 def _pick(spec, invocations):
@@ -378,6 +440,7 @@ def _check_one(kind, value, spec, n, total, inv):
 def evaluate(checks, invocations):
     """Outcome of `checks` over the batch `invocations` (saved rows, in the order sent)."""
     failures = []
+    timed = False
     total = len(invocations)
     for spec in checks:
         kind = kind_of(spec)
@@ -446,8 +509,9 @@ def evaluate(checks, invocations):
                 problem = f"None of the {total} invocations passed. The last one: {problem}"
         if problem:
             failures.append(f"{spec['message']}\n{problem}" if spec.get("message") else problem)
+            timed = timed or kind in TIMED
     summary = "All checks pass." if not failures else failures[0]
-    return Outcome(passed=not failures, failures=failures, summary=summary)
+    return Outcome(passed=not failures, failures=failures, summary=summary, timed_failure=timed)
 
 
 def _own_throttle(invocation):

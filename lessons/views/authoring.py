@@ -68,7 +68,7 @@ async def authoring_run(request, dirname):
     for step in data.steps:
         for candidate in candidates(step, generated=True):
             outcome = await run_candidate(request.user, f"preview-{dirname}-{step.number}", step, candidate)
-            good = outcome.passed == candidate.expect_pass
+            good = outcome.judged and outcome.passed == candidate.expect_pass
             results.append({"step": step, "which": candidate.label, "good": good, "summary": outcome.summary})
     return await sync_to_async(render)(
         request, "lessons/fragments/authoring_results.html", {"results": results}

@@ -309,12 +309,14 @@ def step_hint(request, slug, number):
 
 def _record(row, outcome, error, step=None, invocations=None):
     now = timezone.now()
-    if step is not None and step.predict and invocations and row.measured is None:
+    judged = outcome is None or outcome.judged
+    if judged and step is not None and step.predict and invocations and row.measured is None:
         row.measured = measure(step.predict["measure"], invocations)
-    row.attempts += 1
+    if judged:  # "the server is busy" is no attempt of the learner's, and no verdict to keep
+        row.attempts += 1
+        row.last_message = error or outcome.summary
     row.last_attempt = now
     row.membership = current_membership(row.user)
-    row.last_message = error or outcome.summary
     if outcome is not None and outcome.passed and row.passed_at is None:
         row.passed_at = now
     row.save()

@@ -114,6 +114,8 @@ def _owner():
 async def check_step(owner, lesson, step, candidate):
     label = f"{lesson.slug} step {step.number} {candidate.label}"
     outcome = await run_candidate(owner, f"{lesson.slug}-{step.number}", step, candidate)
+    if not outcome.judged:  # neither a pass nor a fail: the server got in the way
+        return False, f"{label}: could not be judged ({outcome.summary})"
     if candidate.expect_pass:
         return outcome.passed, label + ("" if outcome.passed else f": {outcome.summary}")
     return (not outcome.passed), label + (
