@@ -25,6 +25,26 @@
     return `${c.cold_starts_on_demand} on demand, ${c.cold_starts_provisioned} on provisioned`;
   }
 
+  // Why each throttle happened, in the learner's words (the Reason Lambda or Coldstart gave):
+  // the function's own limits, or the platform's (the account, the host, the learner's share).
+  const REASONS = {
+    ReservedFunctionConcurrentInvocationLimitExceeded: "reserved concurrency",
+    FunctionInvocationRateLimitExceeded: "scaling rate",
+    ConcurrentInvocationLimitExceeded: "account concurrency",
+    LearnerConcurrencyQuotaExceeded: "your concurrency quota",
+    LearnerRateQuotaExceeded: "your per-minute quota",
+    LearnerMemoryQuotaExceeded: "your memory quota",
+    HostEnvironmentCapReached: "host environment cap",
+    HostMemoryBudgetReached: "host memory",
+  };
+  function reasonsText(throttles) {
+    const counts = {};
+    for (const t of throttles || []) counts[t.reason] = (counts[t.reason] || 0) + 1;
+    const parts = Object.entries(counts).sort((a, b) => b[1] - a[1])
+      .map(([reason, n]) => `${REASONS[reason] || reason || "unknown"}: ${n}`);
+    return parts.length ? parts.join(" · ") : "none";
+  }
+
   // Drawing functions are shared with the lessons' demo mode (window.ColdstartScale below).
   function setStats(m, root) {
     const c = m.counts;
@@ -35,6 +55,7 @@
     set("cold_starts", coldStartsText(c));
     set("cold_starts_split", `${c.cold_starts_on_demand} · ${c.cold_starts_provisioned}`);
     set("throttles", c.throttles);
+    set("throttle_reasons", reasonsText(m.throttles));
     const versions = Object.entries(c.by_version || {});
     set("by_version", versions.length ? versions.map(([v, n]) => (v === "$LATEST" ? v : "v" + v) + ": " + n).join(" · ") : "—");
     set("errors", c.errors);
@@ -121,7 +142,8 @@
       (provisioned ? `, ${provisioned} provisioned` : "") +
       (before ? `, ${before} already running when the window starts` : "") +
       `; ${plural(m.counts.invocations, "invocation")} with ${coldStartsText(m.counts)} cold starts; ` +
-      `${m.throttles.length} throttled; ${endedText}.`;
+      `${m.throttles.length} throttled` + (m.throttles.length ? ` (${reasonsText(m.throttles)})` : "") +
+      `; ${endedText}.`;
   }
 
   function timelineTable(m, box) {

@@ -88,3 +88,62 @@ def test_one_click_publishes_points_an_alias_and_provisions_it_for_a_load_on_the
     assert len(provisioned) == 2 and {lane["version"] for lane in provisioned} == {"1"}
     assert "v1" in page.inner_text('[data-stat="by_version"]')
     assert set(page.get_attribute("#timeline", "data-versions").split(",")) == {"1"}
+
+
+REASON_LABELS = {
+    "reserved concurrency", "scaling rate", "account concurrency", "your concurrency quota",
+    "your per-minute quota", "your memory quota", "host environment cap", "host memory",
+}  # fmt: skip
+VIEWPORTS = {"desktop": (1366, 900), "projector": (1280, 720), "phone": (390, 844)}
+
+
+def reason_counts(text):
+    """'reserved concurrency: 3 · account concurrency: 2' as {label: count}."""
+    parts = [part.rsplit(": ", 1) for part in text.split(" · ")]
+    return {label: int(n) for label, n in parts}
+
+
+def run_load(page, requests, concurrency):
+    page.fill("input[name=requests]", str(requests))
+    page.fill("input[name=concurrency]", str(concurrency))
+    page.click("#load-start")
+    page.wait_for_selector(".scale[data-state=finished]", timeout=60_000)
+
+
+def test_every_throttle_on_the_page_says_why(page, artifacts):
+    page.goto("/")
+    page.fill("input[name=name]", "throttled")
+    page.click("text=New function")
+    page.wait_for_selector("#connection[data-state=open]")
+    page.evaluate("src => window.ColdstartEditor.setValue(document.querySelector('#code'), src)", HALF_SECOND)
+    page.click("#invoke-btn")
+    page.wait_for_selector("#result-panel[data-status=ok]")
+    page.click(".tabs >> text=Scaling")
+
+    # The function's own limit: a reserved concurrency of 1.
+    page.fill("input[name=reserved_concurrency]", "1")
+    page.click("#scale-config >> text=Save")
+    page.wait_for_selector("#scale-config .notice")
+    run_load(page, 6, 3)
+    throttles = int(page.inner_text('[data-stat="throttles"]'))
+    assert throttles >= 1
+    assert page.inner_text('[data-stat="throttle_reasons"]') == f"reserved concurrency: {throttles}"
+    summary = page.inner_text("#timeline-summary")
+    assert f"{throttles} throttled (reserved concurrency: {throttles})" in summary
+
+    # The platform's: with no reservation, a load at more concurrency than this server's 8
+    # environments meets its limits (a load test leaves the last of them to everyone else).
+    page.fill("input[name=reserved_concurrency]", "")
+    page.click("#scale-config >> text=Save")
+    page.wait_for_selector("#scale-config .notice")
+    run_load(page, 16, 12)
+    throttles = int(page.inner_text('[data-stat="throttles"]'))
+    reasons = reason_counts(page.inner_text('[data-stat="throttle_reasons"]'))
+    assert throttles >= 1 and sum(reasons.values()) == throttles
+    assert set(reasons) <= REASON_LABELS and "reserved concurrency" not in reasons
+    assert set(reasons) & {"account concurrency", "host environment cap", "your concurrency quota"}
+    for name, (width, height) in VIEWPORTS.items():
+        page.set_viewport_size({"width": width, "height": height})
+        page.locator('[data-stat="throttle_reasons"]').scroll_into_view_if_needed()
+        page.screenshot(path=str(artifacts / f"scaling-throttle-reasons-{name}.png"))
+        assert page.evaluate("document.documentElement.scrollWidth") <= width  # nothing wider
