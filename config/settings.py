@@ -357,6 +357,9 @@ SCALING = {
     # IDLE_TTL_S: an idle on-demand environment is reclaimed after this long (AWS: undocumented,
     # minutes in practice).
     "IDLE_TTL_S": env_float("IDLE_TTL_S", 300.0, 0.1) * TIMER_SCALE,
+    # CHECK_WAIT_S: how long a lesson's Check waits for capacity other learners hold before the
+    # server says it is busy (Coldstart's own: a Check is admitted ahead of other traffic).
+    "CHECK_WAIT_S": env_float("CHECK_WAIT_S", 10.0, 0.0),
 }
 # Fair shares of one server. UNRESERVED_FLOOR: what reservations never take from the functions
 # without one (AWS keeps 100 of its 1 000 unreserved: a tenth here too). LEARNER_RESERVED /

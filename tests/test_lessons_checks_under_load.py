@@ -15,7 +15,6 @@ from lessons.checks import BUSY, evaluate, platform_interference
 from lessons.loader import sync
 from lessons.models import Step, StepProgress
 from lessons.progress import progress_for
-from sandbox.engine import pool as engine_pool
 from sandbox.engine.pool import ACCOUNT_LIMIT, HOST_CAP, LEARNER_CONCURRENCY, RESERVED_LIMIT, SCALING_LIMIT
 from sandbox.models import Function, Invocation, LoadTest
 from sandbox.worker import start_invocation, start_load_test
@@ -156,13 +155,17 @@ async def test_a_wrong_answer_still_fails_while_another_learners_load_test_runs(
 
 
 @TRANSACTIONAL
-async def test_a_check_the_server_cannot_run_says_busy_never_a_failing_verdict(full_server, monkeypatch):
-    monkeypatch.setattr(engine_pool, "CHECK_WAIT_S", 0.3)
+async def test_a_check_the_server_cannot_run_says_busy_never_a_failing_verdict(
+    transactional_db, settings, monkeypatch
+):
+    # One concurrent execution, held longer than this Check waits for it (0.3 s, three times).
+    settings.SCALING = {**settings.SCALING, "ACCOUNT_CONCURRENCY": 1, "CHECK_WAIT_S": 0.3}
     monkeypatch.setattr(runner, "RETRY_PAUSE_S", (0.1, 0.1))
-    user, step, _ = await student_on("cold-starts", 1)
-    await fill_the_server(seconds=6)
+    async with embedded_worker(settings):
+        user, step, _ = await student_on("cold-starts", 1)
+        await fill_the_server(seconds=6)
 
-    html = await press_check(user, step, step.solution_code)
+        html = await press_check(user, step, step.solution_code)
 
     assert "check-busy" in html and BUSY in html
     assert "every concurrent execution of the server was in use" in html

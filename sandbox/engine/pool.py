@@ -35,12 +35,11 @@ PLATFORM_REASONS = frozenset(
 )
 
 # Admission priorities. A lesson's Check goes first: when the platform is full it waits (up to
-# CHECK_WAIT_S) instead of being throttled, load tests are refused while it waits, and the
+# the account's check_wait_s) instead of being throttled, load tests are refused while it waits, and the
 # environments it used are not evicted by other traffic for PROTECT_S (its next invocation must
 # find them warm). Load tests come last: they leave 1/8 of the account's concurrency and of the
 # host's environments (at least 1), and one of the learner's own share, to everything else.
 CHECK, INTERACTIVE, LOAD = 0, 1, 2
-CHECK_WAIT_S = 10.0
 CHECK_RETRY_S = 0.02
 PROTECT_S = 10.0
 PROVISION_WAIT_S = 20.0  # provisioned environments wait this long for a slot on a full host
@@ -75,6 +74,7 @@ class AccountLimits:
     idle_ttl_s: float
     unreserved_floor: int = 0  # concurrency that reservations never take from the others
     learner_memory_mb: int | None = None  # one learner's live environments together
+    check_wait_s: float = 0.0  # how long a Check waits for capacity the platform lacks
 
     @classmethod
     def from_table(cls, table):
@@ -86,6 +86,7 @@ class AccountLimits:
             idle_ttl_s=table["IDLE_TTL_S"],
             unreserved_floor=table["UNRESERVED_FLOOR"],
             learner_memory_mb=table["LEARNER_MEMORY_MB"],
+            check_wait_s=table["CHECK_WAIT_S"],
         )
 
 
@@ -359,7 +360,7 @@ class FunctionPool:
         throttle of the function's own (reserved concurrency, scaling rate) is answered at once."""
         if priority != CHECK:
             return self._admission(priority)
-        deadline = time.monotonic() + CHECK_WAIT_S
+        deadline = time.monotonic() + self.account.limits.check_wait_s
         self.account.checks_waiting += 1
         try:
             while True:
