@@ -157,27 +157,45 @@ PLATFORM_THROTTLES = {
 }
 
 
-def _which(n, total):
-    return "Your invocation" if total == 1 else f"The {ORDINALS.get(n, f'#{n}')} invocation"
+def _ordinal(n):
+    return ORDINALS.get(n, f"#{n}")
+
+
+def _who(numbers, total):
+    """Who it happened to: "Your invocation", "The second invocation", "Both invocations"..."""
+    if total == 1:
+        return "Your invocation"
+    if len(numbers) == 1:
+        return f"The {_ordinal(numbers[0])} invocation"
+    if len(numbers) == total:
+        return "Both invocations" if total == 2 else f"All {total} invocations"
+    names = [_ordinal(n) for n in numbers]
+    return f"The {', '.join(names[:-1])} and {names[-1]} invocations"
 
 
 def platform_interference(checks, invocations):
     """What the platform, not the learner's function, did to this run: sentences, empty when
     nothing. A throttle for capacity (not the function's reserved concurrency or scaling rate),
     a lost worker, an invocation that never finished, or a cold start where the environment
-    should have been warm (the previous invocation left it ready, so the platform took it)."""
-    problems = []
+    should have been warm (the previous invocation left it ready, so the platform took it).
+    Invocations that met the same thing share one sentence."""
+    found = {}  # (what one met, what several met) -> invocation numbers
+
+    def met(n, one, several):
+        found.setdefault((one, several), []).append(n)
+
     total = len(invocations)
     for n, inv in enumerate(invocations, 1):
-        who = _which(n, total)
         reason = (inv.error or {}).get("Reason", "")
         if inv.status == "throttled" and reason in pool.PLATFORM_REASONS:
-            problems.append(f"{who} was throttled before it ran: {PLATFORM_THROTTLES[reason]}.")
+            why = PLATFORM_THROTTLES[reason]
+            met(n, f"was throttled before it ran: {why}.", f"were throttled before they ran: {why}.")
         elif inv.status == "failed":
             lost = (inv.failure_reason or "the sandbox worker failed").rstrip(".")
-            problems.append(f"{who} was lost by the server: {lost}.")
+            met(n, f"was lost by the server: {lost}.", f"were lost by the server: {lost}.")
         elif inv.status in ("queued", "running"):
-            problems.append(f"{who} did not finish in time: the server is overloaded.")
+            late = "did not finish in time: the server is overloaded."
+            met(n, late, late)
     expects_warm = {
         spec.get("invocation", "all")
         for spec in checks
@@ -187,11 +205,14 @@ def platform_interference(checks, invocations):
         wanted = n in expects_warm or "all" in expects_warm or (n == total and "last" in expects_warm)
         previous = invocations[n - 2]
         if wanted and inv.cold and previous.status in ("ok", "error"):
-            problems.append(
-                f"{_which(n, total)} found no warm environment: the server reclaimed the one the "
-                f"{ORDINALS.get(n - 1, 'previous')} invocation left ready (other learners' load)."
+            taken = (
+                "found no warm environment: the server reclaimed the one left ready (other learners' load)."
             )
-    return problems
+            met(n, taken, taken)
+    return [
+        f"{_who(numbers, total)} {one if len(numbers) == 1 else several}"
+        for (one, several), numbers in found.items()
+    ]
 
 
 def not_judged(problems):

@@ -188,7 +188,10 @@ WARM_SECOND = [{"cold": False, "invocation": 2}]
 
 def test_a_second_invocation_cold_after_a_clean_first_is_the_platforms_doing():
     problems = platform_interference(WARM_SECOND, [ran(cold=True), ran(cold=True)])
-    assert len(problems) == 1 and "found no warm environment" in problems[0]
+    assert problems == [
+        "The second invocation found no warm environment: the server reclaimed the one left ready "
+        "(other learners' load)."
+    ]
 
 
 def test_a_second_invocation_cold_after_the_first_crashed_is_the_functions_doing():
@@ -214,3 +217,15 @@ def test_a_failing_time_check_is_marked_worth_running_again():
     slow = ran(cold=False, duration_ms=250.0)
     assert evaluate([{"duration_under": 100}], [slow]).timed_failure
     assert not evaluate([{"status": "error"}], [slow]).timed_failure
+
+
+def test_invocations_that_met_the_same_thing_share_one_sentence():
+    problems = platform_interference([], [throttled(ACCOUNT_LIMIT), throttled(ACCOUNT_LIMIT), ran(cold=True)])
+    assert problems == [
+        "The first and second invocations were throttled before they ran: every concurrent execution "
+        "of the server was in use."
+    ]
+    assert platform_interference([], [throttled(HOST_CAP)]) == [
+        "Your invocation was throttled before it ran: the server's cap of live execution environments "
+        "was reached."
+    ]
