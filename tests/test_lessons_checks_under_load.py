@@ -174,6 +174,23 @@ async def test_a_check_the_server_cannot_run_says_busy_never_a_failing_verdict(
     assert row.attempts == 0 and row.passed_at is None and row.last_message == ""
 
 
+@TRANSACTIONAL
+async def test_a_visitors_first_check_on_a_busy_server_says_so_after_the_page_reloads(
+    transactional_db, settings, monkeypatch
+):
+    settings.SCALING = {**settings.SCALING, "ACCOUNT_CONCURRENCY": 1, "CHECK_WAIT_S": 0.3}
+    monkeypatch.setattr(runner, "RETRY_PAUSE_S", (0.1, 0.1))
+    await sync_to_async(sync)()
+    client = AsyncClient()  # a visitor: the first Check makes the guest learner
+    async with embedded_worker(settings):
+        await fill_the_server(seconds=6)
+        response = await client.post("/lessons/first-function/1/check", {}, headers={"HX-Request": "true"})
+
+    assert response["HX-Redirect"] == "/lessons/first-function/1/"
+    page = (await client.get("/lessons/first-function/1/")).content.decode()
+    assert BUSY in page and "check-fail" not in page
+
+
 # ---------------------------------------------------------------- what counts as the platform's
 def ran(cold, status="ok", **fields):
     return Invocation(status=status, cold=cold, init_duration_ms=100.0 if cold else None, **fields)

@@ -248,7 +248,9 @@ async def check_step(request, slug, number):
     }
     if began and request.headers.get("HX-Request"):
         # Signing the guest in rotated the CSRF token the page holds: load the step afresh (it
-        # shows this check's result from the progress row).
+        # shows this check's result from the progress row; "busy" is kept in no row: a message).
+        if outcome is not None and not outcome.judged:
+            await sync_to_async(messages.warning)(request, outcome.summary)
         return _reload_step(slug, number)
     if request.headers.get("HX-Request"):
         return await sync_to_async(render)(request, "lessons/fragments/check_result.html", context)
