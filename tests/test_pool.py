@@ -595,3 +595,24 @@ def test_a_throttled_invocation_is_not_counted_against_the_per_minute_share(engi
     assert {t.reason for t in throttles(refused)} == {ACCOUNT_LIMIT}
     assert len(ran(later)) == 2
     assert [t.reason for t in throttles(later)] == [LEARNER_RATE]
+
+
+def test_provisioned_environments_wait_for_a_slot_on_a_host_full_of_other_traffic(engine):
+    engine.slots = SlotPool(1, engine.slots.uid_base)  # a host cap of one live environment
+
+    async def scenario():
+        account = Account(account_limits())
+        busy = make_pool(engine, SLOW, account=account)
+        provisioned = make_pool(engine, QUICK, account=account)
+        try:
+            running = asyncio.ensure_future(one_at(busy, INTERACTIVE))
+            await asyncio.sleep(0.1)  # the host's one slot is in use for 0.3 s
+            await provisioned.set_provisioned(1)
+            await running
+            return sum(s.provisioned for s in provisioned.slots), busy.live_environments
+        finally:
+            busy.close()
+            provisioned.close()
+
+    ready, busy_live = asyncio.run(scenario())
+    assert ready == 1 and busy_live == 0  # the busy one, idle again, was evicted for it
