@@ -35,13 +35,14 @@ PLATFORM_REASONS = frozenset(
 )
 
 # Admission priorities. A lesson's Check goes first: when the platform is full it waits (up to
-# the account's check_wait_s) instead of being throttled, load tests are refused while it waits, and the
-# environments it used are not evicted by other traffic for PROTECT_S (its next invocation must
-# find them warm). Load tests come last: they leave 1/8 of the account's concurrency and of the
-# host's environments (at least 1), and one of the learner's own share, to everything else.
+# the account's check_wait_s) instead of being throttled, load tests are refused while it waits,
+# and the environments it used are evicted last for PROTECT_S (its next invocation should find
+# them warm), never by a load test. Load tests come last: they leave 1/8 of the account's
+# concurrency and of the host's environments (at least 1), and one of the learner's own share,
+# to everything else.
 CHECK, INTERACTIVE, LOAD = 0, 1, 2
 CHECK_RETRY_S = 0.02
-PROTECT_S = 10.0
+PROTECT_S = 10.0  # a Check's idle environments are evicted last for this long
 PROVISION_WAIT_S = 20.0  # provisioned environments wait this long for a slot on a full host
 
 
@@ -190,21 +191,29 @@ class Account:
         if owner is not None:
             self.learner_starts.setdefault(owner, deque()).append(time.monotonic())
 
-    def evict_idle(self, wanting_pool, owner=None, priority=INTERACTIVE):
-        """Free a slot for `wanting_pool` by destroying the least recently used idle on-demand
-        environment of another function (of `owner`'s functions only, when given; one a Check
-        has just used only for another Check). True when one was freed."""
+    def _evictable(self, wanting_pool, owner, priority):
+        """(protected, last used, pool, slot) of the idle on-demand environments of other
+        functions (of `owner`'s only, when given). A Check's stay out of a load test's reach."""
         now = time.monotonic()
-        candidates = [
-            (slot.last_used, pool, slot)
+        return [
+            (slot.protected_until > now, slot.last_used, pool, slot)
             for pool in self.pools
             if pool is not wanting_pool and (owner is None or pool.owner == owner)
             for slot in pool.slots
-            if not slot.busy and not slot.provisioned and (priority == CHECK or slot.protected_until <= now)
+            if not slot.busy and not slot.provisioned and (priority != LOAD or slot.protected_until <= now)
         ]
+
+    def evictable_count(self, wanting_pool, priority=INTERACTIVE):
+        return len(self._evictable(wanting_pool, None, priority))
+
+    def evict_idle(self, wanting_pool, owner=None, priority=INTERACTIVE):
+        """Free a slot for `wanting_pool` by destroying the least recently used idle on-demand
+        environment of another function; one a Check has just used goes last (its next
+        invocation should find it warm), and never for a load test. True when one was freed."""
+        candidates = self._evictable(wanting_pool, owner, priority)
         if not candidates:
             return False
-        _, pool, slot = min(candidates, key=lambda c: c[0])
+        *_, pool, slot = min(candidates, key=lambda c: (c[0], c[1]))
         pool.remove(slot, "evicted")
         return True
 
@@ -324,20 +333,19 @@ class FunctionPool:
         budget = slots.memory_budget_mb
         if budget is not None and need > budget:
             raise Throttled(HOST_MEMORY, slots.memory_message(need))
-        kept = account.load_headroom(slots.size)
-        if priority == LOAD and slots.in_use >= slots.size - kept:
-            # Load tests reuse their warm environments but never take (or evict for) the host's
-            # last slots: those stay for learners' own invocations and Checks.
+        # Load tests never take the host's last free slots (they stay for learners' own
+        # invocations and Checks): they evict idle environments instead, when there are enough.
+        kept = account.load_headroom(slots.size) if priority == LOAD else 0
+        limit = slots.size - kept
+        if kept and slots.in_use - account.evictable_count(self, priority) >= limit:
             raise Throttled(
                 HOST_CAP,
                 f"This server keeps its last {kept} of {slots.size} live execution environments "
                 "for learners' own invocations; the load test waits for one of its own.",
             )
-        while (slots.in_use >= slots.size or not slots.fits(need)) and account.evict_idle(
-            self, priority=priority
-        ):
+        while (slots.in_use >= limit or not slots.fits(need)) and account.evict_idle(self, priority=priority):
             pass
-        if slots.in_use >= slots.size:
+        if slots.in_use >= limit:
             raise Throttled(
                 HOST_CAP,
                 f"This server's cap of {slots.size} live execution environments is reached; try "
