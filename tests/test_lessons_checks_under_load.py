@@ -151,6 +151,9 @@ async def test_a_wrong_answer_still_fails_while_another_learners_load_test_runs(
     assert "call load_prices() at module level" in html
     row = await StepProgress.objects.aget(user=user, step=step)
     assert row.attempts == 1 and row.passed_at is None
+    # A failed time check is run once more (a busy host can slow a right answer), not more.
+    runs = Invocation.objects.filter(function=row.function_id, trigger=runner.TRIGGER)
+    assert await runs.acount() == 2 * 2  # two runs of two invocations
     await LoadTest.objects.filter(pk=load_test.pk).aupdate(stop_requested=True)
 
 
