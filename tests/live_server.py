@@ -25,7 +25,8 @@ APPLICATION = "config.asgi:application"
 #   +0..+7 in-process worker tests, +8..+15 the browser tests' server, +16..+17 shutdown test,
 #   +18..+25 the Pyodide browser tests' server, +26..+29 the two servers of tests/test_instances.py,
 #   +30 the served room of tests/test_serve_the_room.py, +31 the classroom browser test's server,
-#   +32..+33 the static files test's server, +34..+35 the log format test's servers.
+#   +32..+33 the static files test's server, +34..+35 the log format test's servers,
+#   +36..+38 the busy server of tests/lessons_browser/test_check_under_load.py.
 PROCESS_UID_BASE = 1_000_000 + (os.getpid() % 60_000) * 40
 SERVE = [sys.executable, "-m", "config.serve"]  # as the Makefile's `run` target
 
