@@ -229,6 +229,12 @@ SANDBOX = {
     # (or the level SANDBOX_REQUIRE names) and shows a red banner on every page naming what is missing.
     "ALLOW_WEAK_ISOLATION": env_bool("SANDBOX_ALLOW_WEAK_ISOLATION", False),
     "REQUIRE": _required_isolation(),
+    # SANDBOX_SPAWN: "launcher" (environments are forked by the privileged launcher, so the web
+    # process needs no privilege) or "bwrap" (the worker, as root, starts bubblewrap itself: a
+    # fallback). SANDBOX_LAUNCHER_SOCKET: where the launcher listens (`make run` as root sets it);
+    # without it a worker running as root starts a private launcher of its own.
+    "SPAWN": env_choice("SANDBOX_SPAWN", ["launcher", "bwrap"], "launcher"),
+    "LAUNCHER_SOCKET": env_str("SANDBOX_LAUNCHER_SOCKET", ""),
     # SANDBOX_MAX_ENVIRONMENTS: live environments on this host at once (each holds a slot uid).
     "MAX_ENVIRONMENTS": env_int("SANDBOX_MAX_ENVIRONMENTS", _default_max_environments(), 1, 4096),
     # SANDBOX_SLOT_UID_BASE: slot n runs as uid/gid BASE+n.
