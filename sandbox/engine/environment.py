@@ -28,11 +28,12 @@ from datetime import UTC, datetime
 
 from sandbox.engine.cgroups import Cgroup
 from sandbox.engine.framing import CALL_TOO_LONG, OVERSIZE, MessageFramer, PipeReader
-from sandbox.engine.isolation import TASK_ROOT, default_rlimits, launch_spec
+from sandbox.engine.isolation import checked_layers_dir, default_rlimits, launch_spec
 from sandbox.engine.launcher_client import LauncherUnavailable
 from sandbox.engine.outcomes import InitOutcome, InvokeOutcome
 from sandbox.engine.rules import logconfig, report
 from sandbox.engine.rules.logtext import LineSplitter
+from sandbox.engine.runtime_env import PROCESS_VARIABLES
 
 _ids = itertools.count(1)
 # An invocation that follows within this finds its environment running: no freeze, no thaw
@@ -288,9 +289,10 @@ class ExecutionEnvironment:
         cgroup operations the worker may do itself (sandbox/engine/launcher_client.py)."""
         limits = self.limits
         rlimits = default_rlimits(self.spec.memory_mb, limits.tmp_bytes, limits.pids_max)
+        layers = checked_layers_dir(self.spec.opt_dir) if self.spec.opt_dir else None
         try:
             launched = await self.isolation.launcher.create(
-                layers=self.spec.opt_dir,
+                layers=layers,
                 env=self.id,
                 uid=self.slots.uid(self.slot),
                 memory_mb=self.spec.memory_mb,
@@ -718,15 +720,8 @@ def _invalid_message(kind, reason, request_id=""):
 
 
 def _process_variables():
-    """The variables the sandboxed process starts with: constants only, the same for every
-    function. The function's own and Lambda's per-function ones come in the init message."""
-    return {
-        "LAMBDA_TASK_ROOT": TASK_ROOT,
-        "LAMBDA_RUNTIME_DIR": "/var/runtime",
-        "TZ": ":UTC",
-        "LANG": "en_US.UTF-8",
-        "PATH": "/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:/opt/bin",
-    }
+    """The variables the sandboxed process starts with (sandbox/engine/runtime_env.py)."""
+    return dict(PROCESS_VARIABLES)
 
 
 def _quietly(operation):

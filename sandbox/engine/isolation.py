@@ -305,9 +305,15 @@ def _opt_mount(opt_dir):
     named by its real path: a symbolic link anywhere in it could point the mount elsewhere."""
     if opt_dir is None:
         return ["--perms", "0755", "--dir", "/opt"]
+    return ["--ro-bind", checked_layers_dir(opt_dir), "/opt"]
+
+
+def checked_layers_dir(opt_dir):
+    """`opt_dir` when it is an absolute path free of symbolic links (what either spawn path
+    mounts at /opt); else ValueError."""
     if not os.path.isabs(opt_dir) or os.path.realpath(opt_dir) != os.path.normpath(opt_dir):
         raise ValueError(f"the layers directory {opt_dir!r} is not an absolute path free of links")
-    return ["--ro-bind", opt_dir, "/opt"]
+    return opt_dir
 
 
 def _child_setup(cgroup_paths, rlimits):

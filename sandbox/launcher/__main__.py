@@ -32,6 +32,7 @@ from sandbox.engine import cgroups, seccomp, uidlease  # noqa: E402
 
 SERVER = Path(__file__).resolve().parent / "server.py"
 RESTART_PAUSE_S = 0.2
+HOST_MOUNTS = None  # an open descriptor of the host's mount namespace, once main() runs
 
 
 def parse(argv):
@@ -101,7 +102,8 @@ def uid_lock_file():
 def server_command(args, listener, version, cgroup_fds, seccomp_fd, watch_fds, lock_fd):
     command = [os.path.realpath(sys.executable), "-I", "-S", "-u", str(SERVER),
                "--listen-fd", str(listener.fileno()), "--min-uid", str(args.min_uid),
-               "--uid-lock-fd", str(lock_fd), "--cgroup-group", args.cgroup_group]
+               "--uid-lock-fd", str(lock_fd), "--cgroup-group", args.cgroup_group,
+               "--host-mounts-fd", str(HOST_MOUNTS)]
     for uid in args.allow_uid:
         command += ["--allow-uid", str(uid)]
     if args.spares is not None:
@@ -125,6 +127,8 @@ def main(argv=None):
     listener = listen(args.socket, args.socket_group)
     seccomp_fd = filter_fd()
     lock_fd = uid_lock_file()
+    global HOST_MOUNTS
+    HOST_MOUNTS = os.open("/proc/self/ns/mnt", os.O_RDONLY)  # layers are cloned from here
     if args.memory_limit_mb and cgroups.limit_base(args.memory_limit_mb << 20, args.cgroup_group) is None:
         print(f"coldstart launcher: cannot limit the environments to {args.memory_limit_mb} MB",
               file=sys.stderr, flush=True)
@@ -148,7 +152,8 @@ def main(argv=None):
         # The server names each environment it creates or removes on this socket: if it dies,
         # we kill and remove what it left (a frozen environment cannot even die by itself).
         notes_ours, notes_theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        passed = [listener.fileno(), alive_r, notes_theirs.fileno(), lock_fd, *cgroup_fds.values()]
+        passed = [listener.fileno(), alive_r, notes_theirs.fileno(), lock_fd, HOST_MOUNTS,
+                  *cgroup_fds.values()]
         if seccomp_fd is not None:
             os.lseek(seccomp_fd, 0, os.SEEK_SET)
             passed.append(seccomp_fd)

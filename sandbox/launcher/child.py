@@ -21,7 +21,9 @@ import os
 import signal
 import struct
 import sys
+import time
 
+from sandbox.engine.runtime_env import PROCESS_VARIABLES
 from sandbox.launcher import linux, protocol, rootfs
 
 NAMESPACES = (linux.CLONE_NEWNS | linux.CLONE_NEWPID | linux.CLONE_NEWNET | linux.CLONE_NEWIPC
@@ -36,7 +38,7 @@ class Plan:
     """What a spare's processes need from the launcher: the same for every spare."""
 
     def __init__(self, *, tmp_bytes, join_fds, assignment, status, seccomp_filter,
-                 last_capability, title, python):
+                 last_capability, title, python, host_mounts=None):
         self.tmp_bytes = tmp_bytes
         self.join_fds = join_fds
         self.assignment = assignment  # the runtime's end of a socket: its assignment arrives there
@@ -45,6 +47,7 @@ class Plan:
         self.last_capability = last_capability
         self.title = title
         self.python = python
+        self.host_mounts = host_mounts  # the host's mount namespace: where layers are cloned from
 
 
 def _keep_only(fds):
@@ -79,8 +82,10 @@ def monitor(plan, launcher_pid):
         if os.getppid() != launcher_pid:  # the launcher died before the line above
             os._exit(SETUP_FAILED)
         n_join = len(plan.join_fds)
-        fds = _keep_only([*plan.join_fds, plan.assignment, plan.status])
-        join, (assignment, status) = fds[:n_join], fds[n_join:]
+        host = [plan.host_mounts] if plan.host_mounts is not None else []
+        fds = _keep_only([*plan.join_fds, plan.assignment, plan.status, *host])
+        join, (assignment, status) = fds[:n_join], fds[n_join : n_join + 2]
+        plan.host_mounts = fds[n_join + 2] if host else None  # this process's copy of the plan
         step = "joining the cgroup"
         for fd in join:
             os.write(fd, b"0")
@@ -98,6 +103,7 @@ def monitor(plan, launcher_pid):
         init(plan, assignment, status)
     os.close(assignment)
     os.close(status)
+    _close_host_mounts(plan)
     linux.set_title(plan.title, ["coldstart-launcher: environment"])
     while True:
         try:
@@ -125,6 +131,7 @@ def init(plan, assignment, status):
         os.close(status)
         runtime(plan, assignment)
     os.close(assignment)
+    _close_host_mounts(plan)
     linux.set_title(plan.title, [protocol.INIT_TITLE])
     while True:  # reap everything; end (and with us the namespace) when the runtime ends
         try:
@@ -155,9 +162,13 @@ def runtime(plan, assignment):
         os.setgroups([])
         step = "waiting for an assignment"
         task, fds = _assignment(assignment)
-        if len(fds) == 4:
+        if len(fds) == 4 and plan.host_mounts is not None:
             step = "mounting the layers at /opt"
-            rootfs.mount_layers(fds.pop())
+            rootfs.mount_layers(fds.pop(), plan.host_mounts)
+            os.chdir(rootfs.TASK_ROOT)  # entering a mount namespace moved us to its root
+        elif len(fds) != 3:
+            raise OSError("layers sent, but no host mount namespace to take them from")
+        _close_host_mounts(plan)
         high = max(fds) + 3  # out of the way of 1..4 before placing them there
         events, messages, output = (os.dup2(fd, high + i) for i, fd in enumerate(fds))
         os.dup2(output, 1)
@@ -198,6 +209,12 @@ def runtime(plan, assignment):
     os._exit(_finish(code))
 
 
+def _close_host_mounts(plan):
+    if plan.host_mounts is not None:
+        os.close(plan.host_mounts)
+        plan.host_mounts = None
+
+
 def _assignment(sock_fd):
     """The launcher's one message to a spare: {"uid", "rlimits", "tmp_bytes"}, the three
     pipes and maybe the layers directory. Its end of the socket closing first means the spare is
@@ -226,7 +243,9 @@ def _as_fresh_interpreter(plan):
     for name in [n for n in sys.modules if n == "sandbox" or n.startswith("sandbox.")]:
         del sys.modules[name]
     os.environ.clear()
+    os.environ.update(PROCESS_VARIABLES)  # what bubblewrap's --setenv gives the runtime
     os.environ["PWD"] = rootfs.TASK_ROOT  # as bubblewrap's --chdir (and Lambda) leave it
+    time.tzset()  # TZ=:UTC
     return bootstrap
 
 

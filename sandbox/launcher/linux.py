@@ -43,6 +43,13 @@ SECCOMP_MODE_FILTER = 2
 
 SYS_PIVOT_ROOT = 155
 SYS_CAPSET = 126
+SYS_OPEN_TREE = 428
+SYS_MOVE_MOUNT = 429
+OPEN_TREE_CLONE = 1
+OPEN_TREE_CLOEXEC = os.O_CLOEXEC
+AT_FDCWD = -100
+AT_EMPTY_PATH = 0x1000
+MOVE_MOUNT_F_EMPTY_PATH = 0x4
 LINUX_CAPABILITY_VERSION_3 = 0x20080522
 
 _libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
@@ -84,6 +91,19 @@ def umount2(target, flags=0):
 def pivot_root(new_root, put_old):
     args = (ctypes.c_char_p(_b(new_root)), ctypes.c_char_p(_b(put_old)))
     _check(_libc.syscall(ctypes.c_long(SYS_PIVOT_ROOT), *args), "pivot_root")
+
+
+def open_tree(fd, flags):
+    """A detached copy of the mount at `fd` (open_tree(2), OPEN_TREE_CLONE): a descriptor."""
+    args = (ctypes.c_int(fd), ctypes.c_char_p(b""), ctypes.c_uint(flags | AT_EMPTY_PATH))
+    return _check(_libc.syscall(ctypes.c_long(SYS_OPEN_TREE), *args), "open_tree")
+
+
+def move_mount_to(tree_fd, target):
+    """Attach the detached mount `tree_fd` at `target` (move_mount(2))."""
+    args = (ctypes.c_int(tree_fd), ctypes.c_char_p(b""), ctypes.c_int(AT_FDCWD),
+            ctypes.c_char_p(_b(target)), ctypes.c_uint(MOVE_MOUNT_F_EMPTY_PATH))
+    _check(_libc.syscall(ctypes.c_long(SYS_MOVE_MOUNT), *args), f"move_mount {target}")
 
 
 def sethostname(name):

@@ -88,11 +88,26 @@ def private_mounts(tmp_bytes):
                 "newinstance,ptmxmode=0666,mode=620")
 
 
-def mount_layers(fd):
+def mount_layers(fd, host_mounts):
     """The function's layers (a directory the worker opened and sent) at /opt, read-only; from
-    the environment's runtime, still root, in its own mount namespace and with its /proc."""
-    _bind_read_only(f"/proc/self/fd/{fd}", "/opt", SAFE)
-    os.close(fd)
+    the environment's runtime, still root, in its own mount namespace. The directory is a mount
+    of the host's namespace, which a bind from here may not name: the runtime clones it there
+    (open_tree) and attaches the copy here (move_mount)."""
+    own = os.open("/proc/self/ns/mnt", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        linux.setns(host_mounts, linux.CLONE_NEWNS)
+        try:
+            tree = linux.open_tree(fd, linux.OPEN_TREE_CLONE | linux.OPEN_TREE_CLOEXEC)
+        finally:
+            linux.setns(own, linux.CLONE_NEWNS)
+    finally:
+        os.close(own)
+        os.close(fd)
+    try:
+        linux.move_mount_to(tree, "/opt")
+    finally:
+        os.close(tree)
+    linux.mount(None, "/opt", None, linux.MS_REMOUNT | linux.MS_BIND | linux.MS_RDONLY | SAFE)
 
 
 def resize_tmp(tmp_bytes):

@@ -51,7 +51,7 @@ class Settings:
 
     def __init__(self, *, allowed_uids, min_uid, hierarchy, seccomp_filter, last_capability,
                  title, python, python_prefix, level, missing, spares=DEFAULT_SPARES,
-                 uid_lock_fd=None, cgroup_group=""):
+                 uid_lock_fd=None, cgroup_group="", host_mounts=None):
         self.spares = spares
         self.allowed_uids = frozenset(allowed_uids)
         self.min_uid = min_uid
@@ -65,6 +65,7 @@ class Settings:
         self.missing = list(missing)
         self.uid_lock_fd = uid_lock_fd  # the host's slot-uid lock file (sandbox/engine/uidlease.py)
         self.cgroup_group = cgroup_group
+        self.host_mounts = host_mounts  # the host's mount namespace (layers are cloned from it)
 
 
 class Environment:
@@ -270,7 +271,8 @@ class Launcher:
             opened += [status_w]
             plan = child.Plan(tmp_bytes=self.tmp_bytes, join_fds=join, assignment=opened[-2],
                               status=status_w, seccomp_filter=s.seccomp_filter,
-                              last_capability=s.last_capability, title=s.title, python=s.python)
+                              last_capability=s.last_capability, title=s.title, python=s.python,
+                              host_mounts=s.host_mounts)
             pid = os.fork()
             if pid == 0:
                 try:
@@ -479,8 +481,10 @@ def main(argv):
     else:
         missing.append("no writable cgroup hierarchy (memory, pids, cpu, freezer)")
     uid_lock_fd = int(options["uid-lock-fd"]) if "uid-lock-fd" in options else None
-    if uid_lock_fd is not None:
-        os.set_inheritable(uid_lock_fd, False)
+    host_mounts = int(options["host-mounts-fd"]) if "host-mounts-fd" in options else None
+    for fd in (uid_lock_fd, host_mounts):
+        if fd is not None:
+            os.set_inheritable(fd, False)
     seccomp_filter = None
     if "seccomp-fd" in options:
         fd = int(options["seccomp-fd"])
@@ -516,6 +520,7 @@ def main(argv):
         missing=missing,
         spares=int(options.get("spares", DEFAULT_SPARES)),
         uid_lock_fd=uid_lock_fd,
+        host_mounts=host_mounts,
         cgroup_group=options.get("cgroup-group", ""),
     )
     linux.set_title(title, ["coldstart-launcher"])
