@@ -68,6 +68,7 @@ class ExecutionEnvironment:
         self._truncated = False
         self._framer = None
         self._message_waiter = None
+        self._read_before_wait = False
         self._exit_drained = False
         self._calls = 0
         self._exited = None
@@ -337,6 +338,7 @@ class ExecutionEnvironment:
             asyncio.Protocol, os.fdopen(events_w, "wb", buffering=0)
         )
         self._exited = loop.create_future()
+        self._exited.add_done_callback(lambda _: self._wake_message_waiter())
         self._pidfd = pidfd
         loop.add_reader(self._pidfd, self._on_exit)
         if self.cgroup:
@@ -377,15 +379,21 @@ class ExecutionEnvironment:
                 self._exit_drained = True
                 self._message_pipe.drain(self._framer.limit + (1 << 20))
                 continue
+            if self._message_pipe.paused and not self._read_before_wait:
+                # The reply is often in the pipe already (the child ran while our write woke
+                # it): one read now saves a trip through the event loop.
+                self._read_before_wait = True
+                self._message_pipe.read_available()
+                continue
+            self._read_before_wait = False
             self._message_pipe.resume(loop)
+            # One future per wait: woken by a message, the child's exit or the deadline.
             self._message_waiter = waiter = loop.create_future()
+            timer = loop.call_at(_loop_time(deadline), self._wake_message_waiter)
             try:
-                await asyncio.wait(
-                    {waiter, self._exited},
-                    timeout=deadline - time.monotonic(),
-                    return_when=asyncio.FIRST_COMPLETED,
-                )
+                await waiter
             finally:
+                timer.cancel()
                 self._message_waiter = None
                 waiter.cancel()
 
