@@ -313,3 +313,24 @@ def test_the_runtime_holds_no_privilege_when_learner_code_runs(engine, full_isol
     # stdin, stdout, stderr, the events and messages pipes, and listdir's own descriptor
     assert len(result["fds"]) <= 6
     assert (result["cwd"], result["hostname"]) == ("/var/task", "localhost")
+
+
+def test_destroy_soon_gives_the_slot_back_and_leaves_nothing_running(engine, full_isolation):
+    """The teardown runs in a thread (the event loop goes on); awaiting it means all is gone."""
+
+    async def scenario():
+        runner = FunctionRunner(engine, spec_for(ECHO))
+        record = await runner.invoke({"n": 1})
+        environment = runner.environment
+        uid = engine.slots.uid(environment.slot)
+        gone = environment.destroy_soon()
+        dead_at_once = environment.state == "dead"
+        await gone
+        in_use = engine.slots.in_use
+        runner.close()
+        return record, uid, dead_at_once, in_use
+
+    record, uid, dead_at_once, in_use = asyncio.run(scenario())
+    assert record.status == "ok" and dead_at_once
+    assert in_use == 0
+    assert not processes_of_uids({uid})

@@ -619,50 +619,88 @@ class ExecutionEnvironment:
             _reset_process_tree_hwm(self.process.pid)
 
     def destroy(self):
-        """Kill everything the environment started and give back its slot. Idempotent."""
+        """Kill everything the environment started and give back its slot, before returning.
+        Idempotent."""
+        teardown = self._detach()
+        if teardown is not None:
+            teardown()
+
+    def destroy_soon(self):
+        """destroy() without blocking the event loop: the environment is dead at once; its
+        processes are killed, waited for and its slot given back in a thread (the loop's default
+        executor, which asyncio.run waits for). Returns an awaitable, done when all is gone."""
+        teardown = self._detach()
+        loop = None
+        with contextlib.suppress(RuntimeError):
+            loop = asyncio.get_running_loop()
+        if teardown is not None and loop is not None:
+            return loop.run_in_executor(None, teardown)
+        if teardown is not None:
+            teardown()
+        return _DONE
+
+    def _detach(self):
+        """Mark the environment dead and unhook it from the event loop (on the loop's thread);
+        return the blocking rest (kill, wait, remove the cgroup, give back the slot), or None
+        when it was dead already."""
         if self.state == "dead":
-            return
+            return None
         self.state = "dead"
         self._sink = None
         if self._freeze_timer is not None:
             self._freeze_timer.cancel()
             self._freeze_timer = None
-        if self._frozen is not None:  # a freeze in flight must land before the kill's thaw
-            with contextlib.suppress(Exception):
-                self._frozen.result(timeout=5)
-            self._frozen = None
         loop = None
         with contextlib.suppress(RuntimeError):
             loop = asyncio.get_running_loop()
+        pidfd = getattr(self, "_pidfd", None)
         if loop is not None:
             for fd in self._fds:
                 loop.remove_reader(fd)
-            if getattr(self, "_pidfd", None) is not None:
-                loop.remove_reader(self._pidfd)
-        if self.cgroup:
-            self.cgroup.destroy()
-        elif self._launched is not None:  # a launcher without cgroups: it kills all the same
-            self._launched.destroy()
-        if self.process and self.process.poll() is None:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(self.process.pid, signal.SIGKILL)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.process.wait(timeout=5)
+            if pidfd is not None:
+                loop.remove_reader(pidfd)
+        if self._launched is not None:
+            self._launched.unwatch()
         if self._writer is not None:
             self._writer.close()
-        for fd in self._fds:
-            with contextlib.suppress(OSError):
-                os.close(fd)
-        self._fds = []
-        if getattr(self, "_pidfd", None) is not None:
-            with contextlib.suppress(OSError):
-                os.close(self._pidfd)
-            self._pidfd = None
         if self._exited is not None and not self._exited.done():
-            self._exited.set_result(self.process.returncode if self.process else -9)
-        if self.slot is not None:
-            self.slots.release(self.slot)
-            self.slot = None
+            self._exited.set_result(-signal.SIGKILL)
+        cgroup, launched, process, frozen = self.cgroup, self._launched, self.process, self._frozen
+        fds, slot = self._fds, self.slot
+        self._fds, self._pidfd, self._frozen, self.slot = [], None, None, None
+
+        def teardown():
+            try:
+                if frozen is not None:  # a freeze in flight must land before the kill's thaw
+                    with contextlib.suppress(Exception):
+                        frozen.result(timeout=5)
+                if cgroup:
+                    cgroup.destroy()
+                elif launched is not None:  # a launcher without cgroups: it kills all the same
+                    launched.destroy()
+                if process and process.poll() is None:
+                    with contextlib.suppress(ProcessLookupError, PermissionError):
+                        os.killpg(process.pid, signal.SIGKILL)
+                    with contextlib.suppress(subprocess.TimeoutExpired):
+                        process.wait(timeout=5)
+                for fd in [*fds, *([pidfd] if pidfd is not None else [])]:
+                    with contextlib.suppress(OSError):
+                        os.close(fd)
+            finally:
+                if slot is not None:
+                    self.slots.release(slot)
+
+        return teardown
+
+
+class _Done:
+    """An awaitable that is already done (nothing left to tear down)."""
+
+    def __await__(self):
+        return iter(())
+
+
+_DONE = _Done()
 
 
 class _ProtocolViolation(Exception):

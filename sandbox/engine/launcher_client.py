@@ -202,12 +202,13 @@ class Launched:
             except OSError:
                 data = b""
             if not data:
-                self._unwatch()
+                self.unwatch()
                 on_lost()
 
         loop.add_reader(self.sock.fileno(), readable)
 
-    def _unwatch(self):
+    def unwatch(self):
+        """Stop watching the connection (on the event loop's thread)."""
         loop, self._loop = getattr(self, "_loop", None), None
         if loop is not None and self.sock is not None:
             loop.remove_reader(self.sock.fileno())
@@ -217,7 +218,7 @@ class Launched:
         when nothing was left behind. Without an answer (the launcher died), the environment
         died with it."""
         clean = False
-        self._unwatch()
+        self.unwatch()
         if self.sock is not None:
             try:
                 clean = self.launcher.call(self.sock, {"op": "destroy"}).get("clean", False)
