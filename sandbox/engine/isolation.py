@@ -137,7 +137,10 @@ def _through_launcher(python, prefix, socket_path, cgroup_group):
     else:
         launcher = Launcher(socket_path)
     try:
-        info, lock_fd = launcher.hello(with_lock=True)
+        if uidlease.has_lock_file():
+            info, lock_fd = launcher.hello(), None
+        else:
+            info, lock_fd = launcher.hello(with_lock=True)
     except (OSError, RuntimeError) as exc:
         if private:
             launcher.close()

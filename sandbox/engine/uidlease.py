@@ -37,6 +37,11 @@ def use_lock_file(fd):
     _fds.setdefault(_LAUNCHER_LOCK, fd)
 
 
+def has_lock_file():
+    """Whether a launcher's lock file is in use already (one is enough: it is the host's)."""
+    return _LAUNCHER_LOCK in _fds
+
+
 def default_lock_path():
     run = Path("/run")
     directory = run if os.access(run, os.W_OK) else Path(tempfile.gettempdir())
