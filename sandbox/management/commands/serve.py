@@ -2,7 +2,8 @@
 for phones, then become daphne on BIND:PORT (settings.BIND / settings.PORT, from the
 environment: `make run BIND=0.0.0.0 PORT=8000`).
 
-As root with `--web-user NAME` (what `make run` passes as root), privileges are separated
+As root with `--web-user NAME` (what `make run` passes as root; not with SANDBOX_SPAWN=bwrap,
+whose worker needs root itself), privileges are separated
 (config/privileges.py): the sandbox launcher alone runs as root; daphne, and with `--workers N`
 N `runworker sandbox` processes, run as that user, and this command stays to stop them all."""
 
@@ -89,7 +90,8 @@ class Command(BaseCommand):
         bind = settings.BIND or "0.0.0.0"
         port = str(settings.PORT)
         argv = [sys.executable, "-m", "config.serve", "-b", bind, "-p", port, "config.asgi:application"]
-        if options["web_user"] and os.geteuid() == 0:
+        separate = options["web_user"] and os.geteuid() == 0 and settings.SANDBOX["SPAWN"] == "launcher"
+        if separate:  # with SANDBOX_SPAWN=bwrap the worker needs root itself: served as before
             sys.exit(serve_separated(options["web_user"], argv, options["workers"]))
         os.execv(sys.executable, argv)
 
