@@ -190,6 +190,7 @@ def machine_info(isolation, busy_percent=None):
         "isolation": isolation.describe(),
         "spawn": isolation.spawn,
         "host_shared": "yes: other work runs on this host; compare ratios, not absolute figures",
+        "load_average_after_run_1_5_15_min": [round(x, 2) for x in os.getloadavg()],
         "cgroup_version": isolation.cgroup_version,
         "bwrap": _bwrap_version(isolation.bwrap),
         "measured_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
