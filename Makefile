@@ -9,12 +9,21 @@ PORT ?= 8000
 # BIND=0.0.0.0 serves a classroom: every interface, this machine's addresses allowed, links and
 # QR codes showing the address students reach (README, "Running a class").
 BIND ?= 127.0.0.1
+# As root, the web process runs as WEB_USER (created if missing) and writes only var/data, its
+# own; the sandbox launcher alone keeps root (config/privileges.py). WORKERS=N also runs N
+# `runworker sandbox` processes as that user (with REDIS_URL).
+WEB_USER ?= coldstart
+WORKERS ?= 0
+ifeq ($(shell id -u),0)
+run migrate data-dir: export COLDSTART_DATA_DIR ?= $(CURDIR)/var/data
+SERVE_AS := --web-user $(WEB_USER) --workers $(WORKERS)
+endif
 export DJANGO_SETTINGS_MODULE := config.settings
 # Node.js from PyPI lands in .venv/bin when the system's is older than 20 (scripts/ensure-node.sh).
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 NODE_TESTS := tests/js/*.test.mjs
 
-.PHONY: run test test-js bench lint assets layers collectstatic system-deps-run system-deps-test migrate
+.PHONY: run test test-js bench lint assets layers collectstatic system-deps-run system-deps-test migrate data-dir
 
 $(VENV)/.runtime: requirements.txt
 	@test -n "$(PYTHON)" || { echo "==> Python 3.11+ not found: run 'sudo scripts/system-deps.sh run'"; exit 1; }
@@ -70,16 +79,19 @@ system-deps-run:
 system-deps-test:
 	@scripts/system-deps.sh test
 
-migrate: $(VENV)/.runtime
+data-dir: $(VENV)/.runtime
+	@$(PY) -m config.privileges data-dir
+
+migrate: $(VENV)/.runtime data-dir
 	@echo "==> Migrating the database"
 	@$(PY) manage.py migrate --noinput -v 0
 
-run: system-deps-run $(VENV)/.runtime $(ASSETS) $(BUNDLED_LAYERS) $(COLLECTED) migrate
+run: system-deps-run data-dir $(VENV)/.runtime $(ASSETS) $(BUNDLED_LAYERS) $(COLLECTED) migrate
 	@echo "==> Loading the lessons"
 	@-$(PY) manage.py sync_lessons
 	@$(PY) manage.py sync_layers
 	@$(PY) -m config.ownership
-	@STATIC_FROM=$${STATIC_FROM:-collected} BIND=$(BIND) PORT=$(PORT) $(PY) manage.py serve
+	@STATIC_FROM=$${STATIC_FROM:-collected} BIND=$(BIND) PORT=$(PORT) $(PY) manage.py serve $(SERVE_AS)
 
 test: system-deps-test $(VENV)/.dev $(ASSETS) $(BUNDLED_LAYERS)
 	$(VENV)/bin/ruff check .

@@ -30,14 +30,19 @@ from config.static_files import choose_mode
 from sandbox.engine.rules.billing import Prices
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+# COLDSTART_DATA_DIR: where the web process writes its SQLite database and secret key. The
+# checkout by default; `make run` as root uses var/data, owned by the unprivileged web user
+# (config/privileges.py), so the web process can write nothing else in the checkout.
+DATA_DIR = Path(env_str("COLDSTART_DATA_DIR") or BASE_DIR)
 
 
 def _secret_key():
     key = env_str("SECRET_KEY")
     if key:
         return key
-    path = BASE_DIR / ".secret_key"  # git-ignored; made once per checkout
+    path = DATA_DIR / ".secret_key"  # git-ignored; made once per checkout
     if not path.exists():
+        DATA_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
         path.write_text(secrets.token_urlsafe(50))
         path.chmod(0o600)
         hand_back(path)  # made under sudo: the user behind it must read it later
@@ -136,7 +141,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": env_str("SQLITE_PATH", str(BASE_DIR / "db.sqlite3")),
+            "NAME": env_str("SQLITE_PATH", str(DATA_DIR / "db.sqlite3")),
             # The worker and the web side write from several threads: WAL lets readers go on
             # while one writes, IMMEDIATE transactions queue writers on the busy timeout instead
             # of failing with "database is locked" when a read transaction tries to upgrade.
@@ -229,6 +234,12 @@ SANDBOX = {
     # (or the level SANDBOX_REQUIRE names) and shows a red banner on every page naming what is missing.
     "ALLOW_WEAK_ISOLATION": env_bool("SANDBOX_ALLOW_WEAK_ISOLATION", False),
     "REQUIRE": _required_isolation(),
+    # SANDBOX_SPAWN: "launcher" (environments are forked by the privileged launcher, so the web
+    # process needs no privilege) or "bwrap" (the worker, as root, starts bubblewrap itself: a
+    # fallback). SANDBOX_LAUNCHER_SOCKET: where the launcher listens (`make run` as root sets it);
+    # without it a worker running as root starts a private launcher of its own.
+    "SPAWN": env_choice("SANDBOX_SPAWN", ["launcher", "bwrap"], "launcher"),
+    "LAUNCHER_SOCKET": env_str("SANDBOX_LAUNCHER_SOCKET", ""),
     # SANDBOX_MAX_ENVIRONMENTS: live environments on this host at once (each holds a slot uid).
     "MAX_ENVIRONMENTS": env_int("SANDBOX_MAX_ENVIRONMENTS", _default_max_environments(), 1, 4096),
     # SANDBOX_SLOT_UID_BASE: slot n runs as uid/gid BASE+n.

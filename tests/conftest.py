@@ -3,7 +3,7 @@ import os
 import pytest
 from django.conf import settings
 
-from sandbox.engine import cgroups
+from sandbox.engine import cgroups, uidlease
 from sandbox.engine.core import Engine
 from sandbox.engine.isolation import detect
 from sandbox.engine.outcomes import Limits
@@ -35,18 +35,27 @@ def layers_root(settings, tmp_path):
 
 @pytest.fixture(scope="session")
 def isolation():
-    return detect(require=os.environ.get("SANDBOX_REQUIRE") or None)
+    return detect(require=os.environ.get("SANDBOX_REQUIRE") or None, spawn=settings.SANDBOX["SPAWN"])
+
+
+@pytest.fixture(scope="session")
+def slot_uid_base(isolation):
+    """This test process's slot uids, leased as a worker leases them (the launcher runs
+    environments only as uids their worker holds)."""
+    if not isolation.switch_uid:
+        return SLOT_UID_BASE
+    return uidlease.lease(SLOT_UID_BASE, SLOT_COUNT)
 
 
 @pytest.fixture
-def engine(isolation):
+def engine(isolation, slot_uid_base):
     """A real engine; after the test, nothing it started may be left (processes, cgroups, slots),
     and no pool on it holds a busy slot without an invocation running or a dead environment."""
     limits = Limits.from_table(settings.SANDBOX)
-    eng = Engine(isolation, limits, SlotPool(SLOT_COUNT, SLOT_UID_BASE), Prices())
+    eng = Engine(isolation, limits, SlotPool(SLOT_COUNT, slot_uid_base), Prices())
     yield eng
     broken = {id(pool): pool.leaks() for pool in list(eng.pools)}
-    uids = {SLOT_UID_BASE + n for n in range(SLOT_COUNT)}
+    uids = {slot_uid_base + n for n in range(SLOT_COUNT)}
     leftovers = processes_of_uids(uids) if isolation.switch_uid else []
     for pid in leftovers:  # sweep, so one failure does not poison the next tests
         try:

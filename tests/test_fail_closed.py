@@ -50,20 +50,26 @@ def test_asking_for_less_needs_the_explicit_opt_out():
 
 
 def test_the_server_refuses_to_start_on_a_host_that_cannot_isolate_unless_allowed():
-    # A host without bubblewrap (none on PATH): the real detection says so.
-    refused = _python("import config.asgi", PATH="/nonexistent")
+    # A host without bubblewrap (none on PATH) where the launcher is not used: the real
+    # detection says so.
+    refused = _python("import config.asgi", PATH="/nonexistent", SANDBOX_SPAWN="bwrap")
     assert refused.returncode != 0
     assert "SANDBOX_REQUIRE=full but this host gives isolation level rlimits-only" in refused.stderr
     assert "SANDBOX_ALLOW_WEAK_ISOLATION=true" in refused.stderr
-    allowed = _python("import config.asgi", PATH="/nonexistent", SANDBOX_ALLOW_WEAK_ISOLATION="true")
+    allowed = _python(
+        "import config.asgi", PATH="/nonexistent", SANDBOX_SPAWN="bwrap", SANDBOX_ALLOW_WEAK_ISOLATION="true"
+    )
     assert allowed.returncode == 0, allowed.stderr
 
 
 @pytest.fixture
 def weak_host(monkeypatch, settings):
-    """This host as one without bubblewrap, with weak isolation allowed (the real detection)."""
+    """This host as one without bubblewrap or the launcher, with weak isolation allowed (the real
+    detection)."""
     monkeypatch.setenv("PATH", "/nonexistent")
-    settings.SANDBOX = {**settings.SANDBOX, "ALLOW_WEAK_ISOLATION": True, "REQUIRE": "rlimits-only"}
+    settings.SANDBOX = {
+        **settings.SANDBOX, "ALLOW_WEAK_ISOLATION": True, "REQUIRE": "rlimits-only", "SPAWN": "bwrap"
+    }
     status.isolation_status.cache_clear()
     yield status.isolation_status()
     status.isolation_status.cache_clear()

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from sandbox.engine.isolation import launch_spec
+from sandbox.engine.isolation import checked_layers_dir, launch_spec
 from sandbox.layers.archive import ZipLimits
 from sandbox.layers.store import LayerStore
 from tests.layer_support import SITE, layer_zip
@@ -101,6 +101,11 @@ def test_an_opt_dir_named_through_a_link_is_never_mounted(isolation, store, tmp_
     store.extract("one", layer_zip({"python/greeting.py": "def hello():\n    return 1\n"}))
     link = tmp_path / "via-link"
     link.symlink_to(store.content_dir("one"))
+    if isolation.launcher is not None:  # the launcher is sent the directory the engine opens
+        for bad in (str(link), str(link / "python" / ".."), "relative/path"):
+            with pytest.raises(ValueError, match="free of links"):
+                checked_layers_dir(bad)
+        return
     if isolation.bwrap is None:
         pytest.skip("no bubblewrap: nothing is mounted")
     options = {

@@ -2,8 +2,14 @@
 
 The parent measures everything itself (Init Duration, Duration, Max Memory Used) and trusts
 nothing the child says about time or memory. Lifecycle: start() runs the init phase (cold
-start), invoke() runs one event (warm reuse), the cgroup is frozen in between so background
-threads do not run while idle, and destroy() kills everything the environment started.
+start), invoke() runs one event (warm reuse), the cgroup is frozen once it has been idle for
+FREEZE_GRACE_S so background threads do not run while idle, and destroy() kills everything the
+environment started.
+
+Two spawn paths (isolation.py): the launcher forks the environment and hands back its pipes,
+a pidfd and the cgroup files the worker may use; or the worker (as root) starts bubblewrap. The
+event loop never waits for either: the bubblewrap fork/exec runs in a thread, the launcher is
+asked over its socket; freezing and thawing run in the freezer thread.
 """
 
 import asyncio
@@ -12,20 +18,30 @@ import itertools
 import json
 import math
 import os
+import resource
 import signal
 import subprocess
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 from sandbox.engine.cgroups import Cgroup
 from sandbox.engine.framing import CALL_TOO_LONG, OVERSIZE, MessageFramer, PipeReader
-from sandbox.engine.isolation import TASK_ROOT, default_rlimits, launch_spec
+from sandbox.engine.isolation import checked_layers_dir, default_rlimits, launch_spec
+from sandbox.engine.launcher_client import LauncherUnavailable
 from sandbox.engine.outcomes import InitOutcome, InvokeOutcome
 from sandbox.engine.rules import logconfig, report
 from sandbox.engine.rules.logtext import LineSplitter
+from sandbox.engine.runtime_env import PROCESS_VARIABLES
 
 _ids = itertools.count(1)
+# An invocation that follows within this finds its environment running: no freeze, no thaw
+# (two cgroup writes that each interrupt every task); left idle longer, it is frozen.
+FREEZE_GRACE_S = 0.02
+# Freezer writes wait for the kernel's freezer lock (v1), milliseconds on a busy host: never on
+# the event loop. One thread keeps each environment's freeze and thaw in order.
+_FREEZER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="coldstart-freezer")
 
 
 class ExecutionEnvironment:
@@ -52,12 +68,16 @@ class ExecutionEnvironment:
         self._truncated = False
         self._framer = None
         self._message_waiter = None
+        self._read_before_wait = False
         self._exit_drained = False
         self._calls = 0
         self._exited = None
         self._fds = []
         self._writer = None
         self._oom_baseline = 0
+        self._launched = None  # what the launcher handed over (launcher_client.Launched)
+        self._freeze_timer = None  # the idle freeze, while its grace runs
+        self._frozen = None  # the freeze handed to the freezer thread (a concurrent Future)
         self.services = None  # async (spec, op, args) -> JSON value, for `coldstart` helpers
 
     # ----------------------------------------------------------------- output handling
@@ -130,7 +150,7 @@ class ExecutionEnvironment:
             "log_environment": logconfig.runtime_environment(spec.logging),
             "service_call_bytes": self.limits.service_call_bytes,
         }
-        if spec.opt_dir and not self.isolation.bwrap:  # no mount namespace: the host path
+        if spec.opt_dir and not self.isolation.bwrap and self.isolation.launcher is None:  # the host path
             message["opt_dir"] = spec.opt_dir
         return message
 
@@ -156,7 +176,7 @@ class ExecutionEnvironment:
         self._set_sink(on_log)
         iso = self.isolation
         self.slot = self.slots.acquire(self.spec.memory_mb)
-        if iso.cgroup_version:
+        if iso.cgroup_version and iso.launcher is None:  # the launcher makes its own
             self.cgroup = Cgroup(self.name, iso.cgroup_version, iso.cgroup_group)
             # Init runs with a full vCPU (Lambda boosts CPU during init); the quota
             # proportional to memory applies from the first invocation on.
@@ -181,7 +201,8 @@ class ExecutionEnvironment:
         if message is not None and message.get("type") == "init_done":
             self.state = "ready"
             if self.cgroup:
-                self.cgroup.set_cpu_quota(self._cpu_quota_us(), self.limits.cpu_period_us)
+                with contextlib.suppress(OSError):  # a launcher that just died: it ends anyway
+                    self.cgroup.set_cpu_quota(self._cpu_quota_us(), self.limits.cpu_period_us)
             self._freeze()
             self._set_sink(None)
             return InitOutcome(True, self.init_duration_ms)
@@ -209,6 +230,9 @@ class ExecutionEnvironment:
 
     async def _spawn(self, loop):
         iso = self.isolation
+        if iso.launcher is not None:
+            await self._spawn_by_launcher(loop)
+            return
         events_r, events_w = os.pipe2(os.O_CLOEXEC)
         msgs_r, msgs_w = os.pipe2(os.O_CLOEXEC)
         out_r, out_w = os.pipe2(os.O_CLOEXEC)
@@ -222,7 +246,7 @@ class ExecutionEnvironment:
             child_fds.append(seccomp_fd)
         rlimits = default_rlimits(self.spec.memory_mb, self.limits.tmp_bytes, self.limits.pids_max)
         if os.geteuid() != 0:
-            rlimits.pop(__import__("resource").RLIMIT_NPROC)  # would count all our own processes
+            rlimits.pop(resource.RLIMIT_NPROC)  # would count all our own processes
         spec = launch_spec(
             iso,
             env=_process_variables(),
@@ -233,20 +257,75 @@ class ExecutionEnvironment:
             rlimits=rlimits,
             opt_dir=self.spec.opt_dir,
         )
+        argv = [*spec.argv, str(events_r), str(msgs_w)]
+
+        def popen():
+            # In a thread: fork and exec of the sandbox take milliseconds (more on a busy host)
+            # that the event loop, serving every other learner, must not wait for.
+            try:
+                return subprocess.Popen(
+                    argv,
+                    stdin=subprocess.DEVNULL,
+                    stdout=out_w,
+                    stderr=out_w,
+                    pass_fds=(events_r, msgs_w, *spec.pass_fds),
+                    env=spec.env,
+                    preexec_fn=spec.preexec,  # noqa: PLW1509 - C-level calls only, see isolation.py
+                    start_new_session=True,
+                )
+            finally:
+                for fd in child_fds:
+                    os.close(fd)
+
+        spawning = loop.run_in_executor(None, popen)
         try:
-            self.process = subprocess.Popen(
-                [*spec.argv, str(events_r), str(msgs_w)],
-                stdin=subprocess.DEVNULL,
-                stdout=out_w,
-                stderr=out_w,
-                pass_fds=(events_r, msgs_w, *spec.pass_fds),
-                env=spec.env,
-                preexec_fn=spec.preexec,  # noqa: PLW1509 - C-level calls only, see isolation.py
-                start_new_session=True,
+            self.process = await asyncio.shield(spawning)
+        except asyncio.CancelledError:
+            spawning.add_done_callback(_kill_spawned)
+            raise
+        await self._wire(loop, out_r, msgs_r, events_w, os.pidfd_open(self.process.pid))
+
+    async def _spawn_by_launcher(self, loop):
+        """Ask the launcher for the environment: it hands back the pipes, a pidfd and the
+        cgroup operations the worker may do itself (sandbox/engine/launcher_client.py)."""
+        limits = self.limits
+        rlimits = default_rlimits(self.spec.memory_mb, limits.tmp_bytes, limits.pids_max)
+        layers = checked_layers_dir(self.spec.opt_dir) if self.spec.opt_dir else None
+        try:
+            launched = await self.isolation.launcher.create(
+                layers=layers,
+                env=self.id,
+                uid=self.slots.uid(self.slot),
+                memory_mb=self.spec.memory_mb,
+                pids_max=limits.pids_max,
+                nofile=rlimits[resource.RLIMIT_NOFILE],
+                tmp_bytes=limits.tmp_bytes,
+                cpu_period_us=limits.cpu_period_us,
+                init_quota_us=limits.cpu_period_us,  # a full vCPU during init, as in start()
+                quota_us=self._cpu_quota_us(),
             )
-        finally:
-            for fd in child_fds:
-                os.close(fd)
+        except LauncherUnavailable as exc:
+            raise RuntimeError(f"The sandbox could not start an execution environment: {exc}") from None
+        self.process = launched.process
+        self.cgroup = launched.cgroup
+        self._launched = launched
+        await self._wire(loop, launched.take("output"), launched.take("messages"),
+                         launched.take("events"), launched.take("pidfd"))
+        launched.watch(loop, self._launcher_lost)
+
+    def _launcher_lost(self):
+        """The launcher died, and its environments with it: their processes were sent SIGKILL,
+        which lands once they are thawed. A running invocation then ends as a crash; an idle
+        environment is gone, so the next invocation starts a new one."""
+        if self.cgroup:
+            with contextlib.suppress(OSError):
+                self.cgroup.thaw()
+        if self.state in ("new", "ready"):
+            self.destroy()
+
+    async def _wire(self, loop, out_r, msgs_r, events_w, pidfd):
+        """Read the environment's output and messages, write its events, watch its exit."""
+        self._fds = [out_r, msgs_r, events_w]  # closed by destroy() if anything below fails
         self._framer = MessageFramer(self.limits.payload_bytes + 64 * 1024, self.limits.service_call_bytes)
         self._output = PipeReader(out_r, self._on_output, self._on_output_eof)
         self._message_pipe = PipeReader(
@@ -259,7 +338,8 @@ class ExecutionEnvironment:
             asyncio.Protocol, os.fdopen(events_w, "wb", buffering=0)
         )
         self._exited = loop.create_future()
-        self._pidfd = os.pidfd_open(self.process.pid)
+        self._exited.add_done_callback(lambda _: self._wake_message_waiter())
+        self._pidfd = pidfd
         loop.add_reader(self._pidfd, self._on_exit)
         if self.cgroup:
             self._oom_baseline = self.cgroup.oom_kills()
@@ -299,15 +379,21 @@ class ExecutionEnvironment:
                 self._exit_drained = True
                 self._message_pipe.drain(self._framer.limit + (1 << 20))
                 continue
+            if self._message_pipe.paused and not self._read_before_wait:
+                # The reply is often in the pipe already (the child ran while our write woke
+                # it): one read now saves a trip through the event loop.
+                self._read_before_wait = True
+                self._message_pipe.read_available()
+                continue
+            self._read_before_wait = False
             self._message_pipe.resume(loop)
+            # One future per wait: woken by a message, the child's exit or the deadline.
             self._message_waiter = waiter = loop.create_future()
+            timer = loop.call_at(_loop_time(deadline), self._wake_message_waiter)
             try:
-                await asyncio.wait(
-                    {waiter, self._exited},
-                    timeout=deadline - time.monotonic(),
-                    return_when=asyncio.FIRST_COMPLETED,
-                )
+                await waiter
             finally:
+                timer.cancel()
                 self._message_waiter = None
                 waiter.cancel()
 
@@ -347,7 +433,7 @@ class ExecutionEnvironment:
         self._message_pipe.drain(self._framer.limit + (1 << 20))
         self._framer.discard()
         self._calls = 0
-        self._thaw()
+        await self._thaw()
         started = time.monotonic()
         deadline = started + timeout
         self._writer.write(request)
@@ -502,52 +588,119 @@ class ExecutionEnvironment:
         return min(self.spec.memory_mb, max(1, math.ceil(peak / (1 << 20))))
 
     def _freeze(self):
-        if self.cgroup:
-            with contextlib.suppress(OSError):
-                self.cgroup.freeze()
+        """Freeze the idle environment FREEZE_GRACE_S after its invocation ends, in the freezer
+        thread. Invoked again within the grace (a load test, a script calling in a loop), it is
+        never frozen and thawed in between; left idle, its background threads stop within it."""
+        if not self.cgroup:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self._frozen = _FREEZER.submit(_quietly, self.cgroup.freeze)
+            return
+        self._freeze_timer = loop.call_later(FREEZE_GRACE_S, self._freeze_now)
 
-    def _thaw(self):
+    def _freeze_now(self):
+        self._freeze_timer = None
+        if self.state == "ready" and self.cgroup:
+            self._frozen = _FREEZER.submit(_quietly, self.cgroup.freeze)
+
+    async def _thaw(self):
+        if self._freeze_timer is not None:  # still inside the grace: never frozen
+            self._freeze_timer.cancel()
+            self._freeze_timer = None
+            return
         if self.cgroup:
-            self.cgroup.thaw()
+            frozen, self._frozen = self._frozen, None
+            if frozen is not None:
+                await asyncio.wrap_future(frozen)  # the thaw must not overtake the freeze
+                await asyncio.wrap_future(_FREEZER.submit(self.cgroup.thaw))
         elif self.process:
             _reset_process_tree_hwm(self.process.pid)
 
     def destroy(self):
-        """Kill everything the environment started and give back its slot. Idempotent."""
-        if self.state == "dead":
-            return
-        self.state = "dead"
-        self._sink = None
+        """Kill everything the environment started and give back its slot, before returning.
+        Idempotent."""
+        teardown = self._detach()
+        if teardown is not None:
+            teardown()
+
+    def destroy_soon(self):
+        """destroy() without blocking the event loop: the environment is dead at once; its
+        processes are killed, waited for and its slot given back in a thread (the loop's default
+        executor, which asyncio.run waits for). Returns an awaitable, done when all is gone."""
+        teardown = self._detach()
         loop = None
         with contextlib.suppress(RuntimeError):
             loop = asyncio.get_running_loop()
+        if teardown is not None and loop is not None:
+            return loop.run_in_executor(None, teardown)
+        if teardown is not None:
+            teardown()
+        return _DONE
+
+    def _detach(self):
+        """Mark the environment dead and unhook it from the event loop (on the loop's thread);
+        return the blocking rest (kill, wait, remove the cgroup, give back the slot), or None
+        when it was dead already."""
+        if self.state == "dead":
+            return None
+        self.state = "dead"
+        self._sink = None
+        if self._freeze_timer is not None:
+            self._freeze_timer.cancel()
+            self._freeze_timer = None
+        loop = None
+        with contextlib.suppress(RuntimeError):
+            loop = asyncio.get_running_loop()
+        pidfd = getattr(self, "_pidfd", None)
         if loop is not None:
             for fd in self._fds:
                 loop.remove_reader(fd)
-            if getattr(self, "_pidfd", None) is not None:
-                loop.remove_reader(self._pidfd)
-        if self.cgroup:
-            self.cgroup.destroy()
-        if self.process and self.process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGKILL)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.process.wait(timeout=5)
+            if pidfd is not None:
+                loop.remove_reader(pidfd)
+        if self._launched is not None:
+            self._launched.unwatch()
         if self._writer is not None:
             self._writer.close()
-        for fd in self._fds:
-            with contextlib.suppress(OSError):
-                os.close(fd)
-        self._fds = []
-        if getattr(self, "_pidfd", None) is not None:
-            with contextlib.suppress(OSError):
-                os.close(self._pidfd)
-            self._pidfd = None
         if self._exited is not None and not self._exited.done():
-            self._exited.set_result(self.process.returncode if self.process else -9)
-        if self.slot is not None:
-            self.slots.release(self.slot)
-            self.slot = None
+            self._exited.set_result(-signal.SIGKILL)
+        cgroup, launched, process, frozen = self.cgroup, self._launched, self.process, self._frozen
+        fds, slot = self._fds, self.slot
+        self._fds, self._pidfd, self._frozen, self.slot = [], None, None, None
+
+        def teardown():
+            try:
+                if frozen is not None:  # a freeze in flight must land before the kill's thaw
+                    with contextlib.suppress(Exception):
+                        frozen.result(timeout=5)
+                if cgroup:
+                    cgroup.destroy()
+                elif launched is not None:  # a launcher without cgroups: it kills all the same
+                    launched.destroy()
+                if process and process.poll() is None:
+                    with contextlib.suppress(ProcessLookupError, PermissionError):
+                        os.killpg(process.pid, signal.SIGKILL)
+                    with contextlib.suppress(subprocess.TimeoutExpired):
+                        process.wait(timeout=5)
+                for fd in [*fds, *([pidfd] if pidfd is not None else [])]:
+                    with contextlib.suppress(OSError):
+                        os.close(fd)
+            finally:
+                if slot is not None:
+                    self.slots.release(slot)
+
+        return teardown
+
+
+class _Done:
+    """An awaitable that is already done (nothing left to tear down)."""
+
+    def __await__(self):
+        return iter(())
+
+
+_DONE = _Done()
 
 
 class _ProtocolViolation(Exception):
@@ -613,15 +766,24 @@ def _invalid_message(kind, reason, request_id=""):
 
 
 def _process_variables():
-    """The variables the sandboxed process starts with: constants only, the same for every
-    function. The function's own and Lambda's per-function ones come in the init message."""
-    return {
-        "LAMBDA_TASK_ROOT": TASK_ROOT,
-        "LAMBDA_RUNTIME_DIR": "/var/runtime",
-        "TZ": ":UTC",
-        "LANG": "en_US.UTF-8",
-        "PATH": "/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:/opt/bin",
-    }
+    """The variables the sandboxed process starts with (sandbox/engine/runtime_env.py)."""
+    return dict(PROCESS_VARIABLES)
+
+
+def _quietly(operation):
+    with contextlib.suppress(OSError):
+        operation()
+
+
+def _kill_spawned(future):
+    """A start cancelled while its process was being spawned: that process must not live on."""
+    if future.cancelled() or future.exception() is not None:
+        return
+    process = future.result()
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=5)
 
 
 def _oversize_error(request_id, limit):

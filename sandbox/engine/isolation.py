@@ -1,10 +1,17 @@
-"""What the host supports, and the command line that starts one sandboxed environment.
+"""What the host supports, and how an environment is started.
 
-Layers (docs/architecture.md §5): a uid per slot, a cgroup per environment, rlimits, bubblewrap namespaces
+Layers (docs/architecture.md §5): a uid per slot, a cgroup per environment, rlimits, namespaces
 (no network, no host files, no host environment, capped /tmp), seccomp, and the watchdog in
-`environment.py`. `detect()` probes each layer once at start-up and names the level reached:
+`environment.py`. Two ways to build them:
+  launcher   the privileged launcher (sandbox/launcher) forks each environment from an
+             interpreter that has the runtime imported already; the worker needs no privilege.
+             The default: a launcher socket from the settings, or, for a worker running as root
+             without one, a private launcher of its own.
+  bwrap      the worker (as root) starts bubblewrap + setpriv + a fresh interpreter per
+             environment: the fallback for a machine where the launcher cannot run.
+`detect()` probes once at start-up and names the level reached:
   full          every layer above
-  namespaces    bubblewrap works but cgroups, seccomp or uid switching do not
+  namespaces    namespaces work but cgroups, seccomp or uid switching do not
   rlimits-only  a plain child process with rlimits: no real isolation
 """
 
@@ -17,7 +24,10 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sandbox.engine import cgroups, seccomp
+from sandbox.engine import cgroups, seccomp, uidlease
+from sandbox.engine.launcher_client import Launcher
+from sandbox.engine.rlimits import default_rlimits  # noqa: F401 - the engine's name for it
+from sandbox.launcher.protocol import INIT_TITLE
 
 RUNTIME_DIR = Path(__file__).resolve().parent.parent / "runtime"
 TASK_ROOT = "/var/task"
@@ -39,11 +49,22 @@ class Isolation:
     switch_uid: bool = False
     missing: list[str] = field(default_factory=list)
     cgroup_group: str = cgroups.GROUP_DIR  # the directory this engine's environment cgroups go in
+    launcher: Launcher | None = None
+
+    @property
+    def spawn(self):
+        return "launcher" if self.launcher is not None else "bwrap"
+
+    @property
+    def init_command(self):
+        """What an environment's pid 1 (its init, run by root) shows as its command line."""
+        return INIT_TITLE if self.launcher is not None else self.bwrap
 
     def describe(self):
+        how = "launcher" if self.launcher is not None else "bubblewrap" if self.bwrap else "no sandbox"
         if not self.missing:
-            return f"isolation level {self.level}"
-        return f"isolation level {self.level} (missing: {'; '.join(self.missing)})"
+            return f"isolation level {self.level} ({how})"
+        return f"isolation level {self.level} ({how}; missing: {'; '.join(self.missing)})"
 
 
 def sandbox_python():
@@ -51,9 +72,23 @@ def sandbox_python():
     return os.path.realpath(sys.executable), sys.base_prefix
 
 
-def detect(require=None, cgroup_group=cgroups.GROUP_DIR):
+def detect(require=None, cgroup_group=cgroups.GROUP_DIR, spawn="launcher", launcher_socket=""):
+    """The isolation this process gets. `spawn="launcher"` uses the launcher at
+    `launcher_socket` (or a private one when running as root without a socket); without one
+    (not root, no socket) or with `spawn="bwrap"`, the worker starts bubblewrap itself."""
     python, prefix = sandbox_python()
+    unreachable = None
+    if spawn == "launcher" and (launcher_socket or os.geteuid() == 0):
+        try:
+            iso = _through_launcher(python, prefix, launcher_socket, cgroup_group)
+        except IsolationUnavailable as exc:
+            unreachable = str(exc)  # fall back to starting bubblewrap ourselves, and say so
+        else:
+            _check_required(iso, require)
+            return iso
     iso = Isolation(level="rlimits-only", python=python, python_prefix=prefix, cgroup_group=cgroup_group)
+    if unreachable:
+        iso.missing.append(unreachable)
     iso.bwrap = shutil.which("bwrap")
     if iso.bwrap is None:
         iso.missing.append("bubblewrap is not installed (apt-get install bubblewrap)")
@@ -77,9 +112,53 @@ def detect(require=None, cgroup_group=cgroups.GROUP_DIR):
     if iso.bwrap:
         full = iso.switch_uid and iso.cgroup_version and iso.seccomp_filter is not None
         iso.level = "full" if full else "namespaces"
+    _check_required(iso, require)
+    return iso
+
+
+def _check_required(iso, require):
     if require and LEVELS.index(iso.level) < LEVELS.index(require):
         raise IsolationUnavailable(f"SANDBOX_REQUIRE={require} but this host gives {iso.describe()}")
-    return iso
+
+
+_private_launchers = {}  # cgroup group -> this process's own launcher
+
+
+def _through_launcher(python, prefix, socket_path, cgroup_group):
+    """Isolation as the launcher reports it. A worker running as root without a socket starts
+    its own launcher, once per process and cgroup group (it exits with the process). The
+    launcher hands over the host's slot-uid lock file: this worker leases its uids there, and
+    the launcher runs environments only as uids their worker holds."""
+    private = not socket_path
+    if private:
+        launcher = _private_launchers.get(cgroup_group)
+        if launcher is None:
+            launcher = _private_launchers[cgroup_group] = Launcher.start_private(python, cgroup_group)
+    else:
+        launcher = Launcher(socket_path)
+    try:
+        if uidlease.has_lock_file():
+            info, lock_fd = launcher.hello(), None
+        else:
+            info, lock_fd = launcher.hello(with_lock=True)
+    except (OSError, RuntimeError) as exc:
+        if private:
+            launcher.close()
+            _private_launchers.pop(cgroup_group, None)
+        raise IsolationUnavailable(f"the sandbox launcher is not available: {exc}") from None
+    if lock_fd is not None:
+        uidlease.use_lock_file(lock_fd)
+    return Isolation(
+        level=info["level"],
+        python=python,
+        python_prefix=prefix,
+        cgroup_version=info["cgroup_version"],
+        seccomp_filter=seccomp.build_filter(),
+        switch_uid=True,
+        missing=list(info["missing"]),
+        cgroup_group=info.get("cgroup_group") or cgroup_group,
+        launcher=launcher,
+    )
 
 
 def _bwrap_works(iso):
@@ -229,9 +308,15 @@ def _opt_mount(opt_dir):
     named by its real path: a symbolic link anywhere in it could point the mount elsewhere."""
     if opt_dir is None:
         return ["--perms", "0755", "--dir", "/opt"]
+    return ["--ro-bind", checked_layers_dir(opt_dir), "/opt"]
+
+
+def checked_layers_dir(opt_dir):
+    """`opt_dir` when it is an absolute path free of symbolic links (what either spawn path
+    mounts at /opt); else ValueError."""
     if not os.path.isabs(opt_dir) or os.path.realpath(opt_dir) != os.path.normpath(opt_dir):
         raise ValueError(f"the layers directory {opt_dir!r} is not an absolute path free of links")
-    return ["--ro-bind", opt_dir, "/opt"]
+    return opt_dir
 
 
 def _child_setup(cgroup_paths, rlimits):
@@ -247,15 +332,3 @@ def _child_setup(cgroup_paths, rlimits):
             setrlimit(which, (value, value))
 
     return setup
-
-
-def default_rlimits(memory_mb, tmp_bytes, nproc):
-    return {
-        resource.RLIMIT_CORE: 0,
-        resource.RLIMIT_NOFILE: 1024,
-        resource.RLIMIT_FSIZE: tmp_bytes,
-        resource.RLIMIT_NPROC: nproc,
-        # A generous backstop only: the cgroup holds the real memory limit (threads reserve
-        # address space far beyond what they use, so RLIMIT_AS = memory would break them).
-        resource.RLIMIT_AS: max(4 << 30, memory_mb * 4 << 20),
-    }

@@ -10,6 +10,11 @@ process exits, however it exits, so a crashed worker leaves nothing to clean up.
 The lock is a POSIX record lock, held per process: the same process may lease the same block
 again (e.g. after its engine is rebuilt). POSIX locks vanish when the process closes any
 descriptor of the file, so the file is opened once per process and never closed.
+
+With a launcher (sandbox/launcher), the lock file is the launcher's: it hands the worker an open
+descriptor of it (`use_lock_file`), and creates an environment only as a uid whose lock the
+asking worker holds (F_GETLK names the holder's pid), so a worker cannot run its sandboxes as
+another worker's uids.
 """
 
 import fcntl
@@ -21,6 +26,20 @@ LOCK_NAME = "coldstart-slot-uids.lock"
 UID_MAX = 2**31 - 2
 MAX_BLOCKS = 256
 _fds = {}
+_LAUNCHER_LOCK = "launcher"  # the key of the launcher's lock file in _fds
+_kept = []
+
+
+def use_lock_file(fd):
+    """Lease from the file behind `fd` (the launcher's) from now on. Every descriptor of it
+    stays open for good: closing one would drop this process's locks on the file."""
+    _kept.append(fd)
+    _fds.setdefault(_LAUNCHER_LOCK, fd)
+
+
+def has_lock_file():
+    """Whether a launcher's lock file is in use already (one is enough: it is the host's)."""
+    return _LAUNCHER_LOCK in _fds
 
 
 def default_lock_path():
@@ -36,7 +55,9 @@ class NoUidBlockFree(RuntimeError):
 def lease(base, size, path=None):
     """The first uid of a block of `size` uids, from `base` upwards, that no other process on
     this host holds; this process holds it until it exits."""
-    path = Path(path or default_lock_path())
+    if path is None and _LAUNCHER_LOCK in _fds:
+        path = _LAUNCHER_LOCK
+    path = Path(path or default_lock_path()) if path != _LAUNCHER_LOCK else path
     fd = _fds.get(path)
     if fd is None:
         fd = _fds[path] = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)

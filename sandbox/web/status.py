@@ -4,14 +4,15 @@ from functools import cache
 
 from django.conf import settings
 
-from sandbox.engine.isolation import IsolationUnavailable, detect
+from sandbox.engine.isolation import IsolationUnavailable
+from sandbox.worker.config import isolation_from_settings
 
 
 @cache
 def isolation_status():
     """Raises IsolationUnavailable when SANDBOX_REQUIRE asks for more than the host gives."""
     try:
-        return detect(require=settings.SANDBOX["REQUIRE"] or None)
+        return isolation_from_settings()
     except IsolationUnavailable as exc:
         if settings.SANDBOX["ALLOW_WEAK_ISOLATION"]:
             raise

@@ -2,6 +2,7 @@
 settings.SANDBOX, settings.BILLING and settings.SCALING (the one table their defaults live in)."""
 
 import logging
+import os
 from functools import cache
 
 from django.conf import settings
@@ -61,10 +62,18 @@ def slots_from_settings(isolation, shard=None):
     return SlotPool(size, uid_base, memory_budget_mb=s["HOST_MEMORY_MB"] // shards)
 
 
+def isolation_from_settings():
+    """What the host gives this instance: through its launcher (SANDBOX_LAUNCHER_SOCKET, or a
+    private one as root) or bubblewrap (SANDBOX_SPAWN=bwrap)."""
+    s = settings.SANDBOX
+    return detect(require=s["REQUIRE"] or None, cgroup_group=cgroup_group(), spawn=s["SPAWN"],
+                  launcher_socket=s["LAUNCHER_SOCKET"])  # fmt: skip
+
+
 def engine_from_settings(shard=None):
     s = settings.SANDBOX
-    isolation = detect(require=s["REQUIRE"] or None, cgroup_group=cgroup_group())
-    if isolation.cgroup_version:
+    isolation = isolation_from_settings()
+    if isolation.cgroup_version and os.geteuid() == 0:  # else the launcher sweeps and caps them
         cgroups.sweep_stale(isolation.cgroup_group)
         budget_mb = s["HOST_MEMORY_MB"]
         if cgroups.limit_base(budget_mb << 20, isolation.cgroup_group) is None:

@@ -281,10 +281,11 @@ def test_proc_shows_only_the_sandbox_s_own_processes(engine, full_isolation):
     assert snoop.status == "ok"
     seen = snoop.result
     slot_uids = {engine.slots.uid(n) for n in range(engine.slots.size)}
-    assert seen["self"] == 2 and seen["parent"] == 1  # a pid namespace: bwrap's init, then us
+    assert seen["self"] == 2 and seen["parent"] == 1  # a pid namespace: the sandbox's init, then us
     assert seen["uid"] in slot_uids
     assert set(seen["processes"]) == {"1", "2"}
-    assert seen["processes"]["1"]["cmdline"].startswith(full_isolation.bwrap)
+    assert seen["processes"]["1"]["cmdline"].startswith(full_isolation.init_command)
+    assert seen["processes"]["1"]["uid"] == 0
     assert "/var/runtime/bootstrap.py" in seen["processes"]["2"]["cmdline"]
     assert seen["processes"]["2"]["uid"] == seen["uid"]
     assert not any("pytest" in p["cmdline"] for p in seen["processes"].values())
