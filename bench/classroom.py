@@ -24,6 +24,7 @@ alone (throughput). Bounded: fixed durations, per-request timeouts, loopback onl
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -87,21 +88,27 @@ def finite(value):
 
 # ------------------------------------------------------------------------------ the server
 class ServerProbe:
-    """CPU seconds and peak RSS of the server process (daphne: web side and embedded worker)."""
+    """CPU seconds and peak RSS of the server's processes (daphne: the web side and the embedded
+    worker; with --scale-out, daphne and the workers: CPU summed, peak RSS summed per process)."""
 
-    def __init__(self, pid):
-        self.pid = pid
+    def __init__(self, pids):
+        self.pids = list(pids)
         self.ticks = os.sysconf("SC_CLK_TCK")
 
     def cpu_seconds(self):
-        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / self.ticks
+        total = 0.0
+        for pid in self.pids:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / self.ticks
+        return total
 
     def peak_rss_mb(self):
-        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-        return float("nan")
+        total = 0.0
+        for pid in self.pids:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    total += int(line.split()[1]) / 1024
+        return total
 
 
 class Profiler:
@@ -146,6 +153,10 @@ class Profiler:
 
 
 def start_server(workdir, max_environments, extra_env):
+    if SCALE_OUT:
+        server = ScaleOutSite(Path(workdir), max_environments, extra_env).start()
+        server.manage("sync_lessons")
+        return server
     server = LiveServer(workdir, UID_BASE, max_environments)
     # A class behind one address (loopback here): every learner is a guest of its own.
     server.env["GUESTS_PER_ADDRESS_PER_HOUR"] = "100000"
@@ -158,6 +169,93 @@ def start_server(workdir, max_environments, extra_env):
 def stop_server(server):
     server.stop()
     server.reap()
+
+
+def server_pids(server):
+    return server.pids() if SCALE_OUT else [server.process.pid]
+
+
+SCALE_OUT = {}  # --scale-out: {"database_url", "redis_url"} of the PostgreSQL and Redis it started
+SHARDS = 2
+
+
+class ScaleOutSite:
+    """daphne and one `runworker sandbox-<n>` per shard on PostgreSQL and Redis, as
+    tests/test_scale_out.py starts them (deployment: docs/deployment.md)."""
+
+    def __init__(self, workdir, max_environments, extra_env):
+        self.python = sys.executable
+        self.workdir = workdir
+        self.env = dict(
+            os.environ,
+            DJANGO_SETTINGS_MODULE="config.settings",
+            DATABASE_URL=SCALE_OUT["database_url"],
+            REDIS_URL=SCALE_OUT["redis_url"],
+            SANDBOX_WORKER_SHARDS=str(SHARDS),
+            SANDBOX_MAX_ENVIRONMENTS=str(max_environments),
+            SANDBOX_SLOT_UID_BASE=str(UID_BASE),
+            GUESTS_PER_ADDRESS_PER_HOUR="100000",
+            LAYERS_ROOT=str(workdir / "layers"),
+            INSTANCE="bench-classroom",
+            PYTHONUNBUFFERED="1",
+            **extra_env,
+        )
+        self.processes = []
+        self.process = None
+        self.url = None
+
+    def manage(self, *args):
+        import subprocess
+
+        done = subprocess.run(
+            [self.python, "manage.py", *args], cwd=ROOT, env=self.env, check=True,
+            capture_output=True, text=True, timeout=180,
+        )  # fmt: skip
+        return done.stdout
+
+    def _spawn(self, name, argv):
+        import subprocess
+
+        log = (self.workdir / f"{name}.log").open("ab")
+        process = subprocess.Popen(argv, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        self.processes.append(process)
+        return process
+
+    def start(self):
+        import urllib.request
+
+        from tests.services import free_port, wait_for
+
+        self.manage("migrate", "--noinput", "-v", "0")
+        port = free_port()
+        self.url = f"http://127.0.0.1:{port}"
+        serve = [self.python, "-m", "config.serve", "-b", "127.0.0.1", "-p", str(port)]
+        self.process = self._spawn("daphne", [*serve, "config.asgi:application"])
+        for shard in range(SHARDS):
+            self._spawn(f"worker-{shard}", [self.python, "manage.py", "runworker", f"sandbox-{shard}"])
+        healthz = f"{self.url}/healthz"
+        wait_for(lambda: urllib.request.urlopen(healthz, timeout=1).status == 200, what="daphne")
+        return self
+
+    def pids(self):
+        return [process.pid for process in self.processes]
+
+    def stop(self):
+        import signal
+        import subprocess
+
+        for process in self.processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in self.processes:
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(10)
+
+    def reap(self):
+        pass
 
 
 def server_counts(server, since_epoch):
@@ -593,7 +691,7 @@ def run_api(workdir, plan, max_environments, extra_env, profile_dir=None):
             count=plan.api_clients, code=TRIVIAL.format(version=0), stamp=int(time.time() * 1000)
         )
         clients = json.loads(server.manage("shell", "-c", script).strip().splitlines()[-1])
-        probe = ServerProbe(server.process.pid)
+        probe = ServerProbe(server_pids(server))
         # Every function's first (cold) invocation out of the way: the run measures warm ones.
         asyncio.run(api_load(server.url, clients, 0))
         log("API: 1 client alone ...")
@@ -677,8 +775,26 @@ def main(argv=None):
         metavar="DIR",
         help="profile the server with py-spy while each part runs (collapsed stacks in DIR)",
     )
+    parser.add_argument(
+        "--scale-out",
+        action="store_true",
+        help=f"PostgreSQL + Redis + daphne + {SHARDS} runworker processes instead of the embedded default",
+    )
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
+    if args.scale_out:
+        with contextlib.ExitStack() as stack:
+            from tests.services import RedisServer, postgres_cluster
+
+            SCALE_OUT["database_url"] = stack.enter_context(postgres_cluster())
+            redis = RedisServer(Path(stack.enter_context(tempfile.TemporaryDirectory()))).start()
+            stack.callback(redis.stop)
+            SCALE_OUT["redis_url"] = redis.url
+            return _run(args)
+    return _run(args)
+
+
+def _run(args):
     plan = Plan(args)
     from config.settings import SANDBOX
 
@@ -693,7 +809,7 @@ def main(argv=None):
         with tempfile.TemporaryDirectory() as workdir:
             server = start_server(workdir, max_environments, extra_env)
             try:
-                probe = ServerProbe(server.process.pid)
+                probe = ServerProbe(server_pids(server))
                 log("1 learner alone (baseline) ...")
                 baseline = asyncio.run(baseline_learner(server.url, rng))
                 log(f"{plan.learners} learners for {plan.seconds} s, then Check ...")
@@ -720,6 +836,7 @@ def main(argv=None):
         results["api"] = details
     machine = machine_info(detect(), busy)
     machine["max_environments"] = max_environments
+    machine["mode"] = f"PostgreSQL + Redis + daphne + {SHARDS} workers" if SCALE_OUT else "embedded (SQLite)"
     results["machine"] = machine
     figures = results["figures"]
     results["figures"] = [{k: finite(v) for k, v in f.__dict__.items()} for f in figures]

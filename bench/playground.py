@@ -28,6 +28,7 @@ from tests.live_server import LiveServer  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "playground.json"
 STAMP = re.compile(r"T=(\d+\.\d+)")
+FINISHED = re.compile(r'<section id="result-panel"[^>]*data-status=')
 PACED = """import time
 def handler(event, context):
     for _ in range(event['n']):
@@ -74,7 +75,7 @@ async def one_client(url, session_key, slug, event, latencies):
             received = time.time()
             for stamp in STAMP.findall(message):
                 latencies.append((received - float(stamp)) * 1000)
-            if 'id="result-panel"' in message and "data-status=" in message:
+            if FINISHED.search(message):  # the result panel of the finished run
                 return
 
 
