@@ -9,6 +9,7 @@ logged ChannelFull). The baseline is the same path's latency with one client pri
 per 20 ms, so ratios say what load costs.
 """
 
+import argparse
 import asyncio
 import json
 import re
@@ -23,6 +24,7 @@ if str(ROOT) not in sys.path:
 
 import websockets  # noqa: E402
 
+from bench.classroom import Profiler  # noqa: E402
 from bench.engine import Figure, percentile, table  # noqa: E402
 from tests.live_server import LiveServer  # noqa: E402
 
@@ -85,7 +87,11 @@ async def scenario(url, learners, event):
     return latencies
 
 
-def main():
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--py-spy", type=Path, metavar="DIR", help="profile the server during the 50 clients")
+    profile_dir = parser.parse_args(argv).py_spy
+
     def log(message):
         print(message, file=sys.stderr, flush=True)
 
@@ -104,7 +110,11 @@ def main():
             base = asyncio.run(scenario(url, one, event))
             log("50 clients ...")
             asyncio.run(scenario(url, fifty, {"n": 1, "gap": 0}))  # cold starts out of the way
-            many = asyncio.run(scenario(url, fifty, event))
+            profiler = Profiler(profile_dir, "playground-50", server.process.pid)
+            try:
+                many = asyncio.run(scenario(url, fifty, event))
+            finally:
+                profiler.stop()
             log("20 000-line flood ...")
             flooded = asyncio.run(scenario(url, flood, {"n": 20000}))
         finally:
