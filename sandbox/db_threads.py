@@ -10,6 +10,7 @@ self-contained calls only (no transaction spans two of them).
 """
 
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache, partial, wraps
 
@@ -20,8 +21,15 @@ from django.db import DatabaseError, connections
 
 # Short calls, mostly waiting on the database: a few threads per core keep both cores busy.
 THREADS = max(4, 2 * (os.cpu_count() or 1))
-_readers = ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix="db")
-_writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="db-writer")
+_own = threading.local()
+
+
+def _mark_own_thread():
+    _own.thread = True
+
+
+_readers = ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix="db", initializer=_mark_own_thread)
+_writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="db-writer", initializer=_mark_own_thread)
 
 
 @cache
@@ -67,3 +75,16 @@ class OwnDatabaseThreads:
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
         await handler(message)
+
+
+def close_request_thread_connections(**kwargs):
+    """At a request's end (settings.CONN_MAX_AGE > 0, i.e. PostgreSQL): asgiref runs each
+    request's sync code on a thread of its own that ends with the request, so a persistent
+    connection there is never reused, only left open until the dead thread's objects are
+    collected; forty learners opening a lesson at once ran PostgreSQL out of connections. The
+    database threads and the main thread keep theirs."""
+    if getattr(_own, "thread", False) or threading.current_thread() is threading.main_thread():
+        return
+    for connection in connections.all(initialized_only=True):
+        if connection.settings_dict.get("CONN_MAX_AGE") and not connection.in_atomic_block:
+            connection.close()

@@ -116,3 +116,43 @@ async def test_a_queued_invocation_no_worker_took_fails_with_the_reason(worker, 
     ended = await wait_until_finished(queued, extra_seconds=60)
     assert ended.status == Invocation.FAILED
     assert "No sandbox worker picked this invocation up" in ended.failure_reason
+
+
+def _request_in_thread(name, target):
+    """Run `target` on a new thread (as asgiref runs a request's sync code) and return its result."""
+    import threading
+
+    result = {}
+    thread = threading.Thread(target=lambda: result.update(value=target()), name=name)
+    thread.start()
+    thread.join(30)
+    return result["value"]
+
+
+def _finish_a_request_with_a_persistent_connection():
+    """A request thread's connection, kept (CONN_MAX_AGE > 0, as on PostgreSQL): is it still
+    open after request_finished?"""
+    from django.core.signals import request_finished
+    from django.db import connections
+
+    connection = connections["default"]
+    connection.close()  # opened again below, kept for CONN_MAX_AGE
+    max_age = connection.settings_dict["CONN_MAX_AGE"]
+    connection.settings_dict["CONN_MAX_AGE"] = 60
+    try:
+        connection.ensure_connection()
+        request_finished.send(sender=None)
+        return connection.connection is not None
+    finally:
+        connection.settings_dict["CONN_MAX_AGE"] = max_age
+        connection.close()
+
+
+def test_a_request_threads_persistent_connection_is_closed_when_the_request_ends(transactional_db):
+    assert _request_in_thread("request", _finish_a_request_with_a_persistent_connection) is False
+
+
+async def test_the_database_threads_keep_their_connections(transactional_db):
+    from sandbox.db_threads import in_db_thread
+
+    assert await in_db_thread(_finish_a_request_with_a_persistent_connection)() is True
