@@ -5,9 +5,12 @@ isolation the host gives root), real HTTP and WebSocket on loopback; nothing moc
     .venv/bin/python bench/classroom.py               (part of `make bench`; 40 learners)
     .venv/bin/python bench/classroom.py --learners 60
     .venv/bin/python bench/classroom.py --only api    (or --only class)
+    .venv/bin/python bench/classroom.py --scale-out   (PostgreSQL + Redis + daphne + 2 workers)
+    .venv/bin/python bench/classroom.py --py-spy DIR  (profiles; bench/spy_summary.py reads them)
 
-Each learner is a browser of its own: it opens a lesson step (a guest session and the step's
-function), keeps the step's playground WebSocket open, and every 1-2 s presses Invoke on a
+Each learner is a browser of its own: it opens a lesson step and saves the draft playground
+(POST /begin: a guest session and the step's function), answers the step's prediction, keeps
+the step's playground WebSocket open, and every 1-2 s presses Invoke on a
 trivial handler (3 prints, a 50 ms sleep), sending edited code (a cold start) every few
 invokes. A quarter of them also run a small load test from the Scaling tab on a second function
 while they invoke. At the end every learner presses Check on the cold-starts step (most with
