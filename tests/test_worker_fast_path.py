@@ -156,3 +156,37 @@ async def test_the_database_threads_keep_their_connections(transactional_db):
     from sandbox.db_threads import in_db_thread
 
     assert await in_db_thread(_finish_a_request_with_a_persistent_connection)() is True
+
+
+async def _messages_on(layer, channel):
+    """Every message waiting on `channel` (the in-memory layer's), without blocking."""
+    import asyncio
+
+    messages = []
+    while True:
+        try:
+            messages.append(await asyncio.wait_for(layer.receive(channel), 0.2))
+        except TimeoutError:
+            return messages
+
+
+async def test_log_lines_go_to_a_follower_and_not_where_nobody_follows(worker):
+    from channels.layers import get_channel_layer
+
+    from sandbox.worker.channels import invocation_group
+
+    layer = get_channel_layer()
+    function = await function_of("ada")
+    follower = await layer.new_channel()
+    followed = await start_invocation(function, "{}", trigger="console", channel_name=follower)
+    await wait_until_finished(followed)
+    kinds = [m["type"] for m in await _messages_on(layer, follower)]
+    assert "invocation.logs" in kinds and kinds[-1] == "invocation.done"
+
+    # An API call: a channel that joins its group anyway gets the end, not the lines.
+    onlooker = await layer.new_channel()
+    quiet = await start_invocation(function, "{}", trigger="api")
+    await layer.group_add(invocation_group(quiet.request_id), onlooker)
+    ended = await wait_until_finished(quiet)
+    assert ended.status == Invocation.OK and "one line" in ended.logs  # kept for the record
+    assert [m["type"] for m in await _messages_on(layer, onlooker)] == ["invocation.done"]

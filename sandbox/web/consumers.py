@@ -196,6 +196,8 @@ class PlaygroundConsumer(OwnDatabaseThreads, AsyncWebsocketConsumer):
             )
         )
         await self.invocation_logs({"request_id": request_id, "start": 0, "lines": running.log_lines})
+        if running.trigger != "console":
+            self.log.gap = True  # its lines are not streamed (sandbox.worker.client): the end shows them all
         self.sequence = asyncio.ensure_future(self._resume_wait(running))
 
     async def _resume_wait(self, invocation):

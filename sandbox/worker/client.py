@@ -57,7 +57,10 @@ async def start_invocation(function, event_json, trigger="console", channel_name
     try:
         if channel_name:
             await get_channel_layer().group_add(invocation_group(invocation.request_id), channel_name)
-        await send_to_worker(invocation, claimed=embedded)
+        # Log lines are streamed to a page that follows the invocation; console invocations
+        # too, as a playground page that reconnects resumes them.
+        quiet = channel_name is None and trigger != "console"
+        await send_to_worker(invocation, claimed=embedded, quiet=quiet)
     except Exception as exc:  # e.g. a full channel layer: the row must not stay running
         await finish_failed(str(invocation.request_id), exc)
         raise
@@ -69,13 +72,16 @@ def _create(function, event_json, trigger, qualifier, fields):
     return create_invocation(function, event_json, trigger, qualifier, **fields)
 
 
-async def send_to_worker(invocation, claimed=False):
+async def send_to_worker(invocation, claimed=False, quiet=False):
     """Hand an invocation to the worker that holds its function's pool (`claimed`: the row was
-    inserted as running by this process, the embedded worker's)."""
+    inserted as running by this process, the embedded worker's; `quiet`: nobody follows its
+    log lines, so the worker does not send them)."""
     ensure_embedded_worker()
     message = {"type": "invoke", "request_id": str(invocation.request_id)}
     if claimed:
         message["claimed"] = True
+    if quiet:
+        message["quiet"] = True
     await get_channel_layer().send(worker_channel(invocation.function_id), message)
 
 

@@ -12,7 +12,7 @@ import contextlib
 
 class LogBatcher:
     def __init__(self, send, interval=0.02, max_lines=256):
-        self.send = send  # async callable(start_index, lines)
+        self.send = send  # async callable(start_index, lines); None: keep the lines, send nothing
         self.interval = interval
         self.max_lines = max_lines
         self.lines = []  # every line so far (the invocation's logs)
@@ -20,10 +20,12 @@ class LogBatcher:
         self._pending = asyncio.Event()  # lines are waiting
         self._full = asyncio.Event()  # max_lines are waiting, or closing: no more pause
         self._closing = False
-        self._task = asyncio.ensure_future(self._run())
+        self._task = asyncio.ensure_future(self._run()) if send is not None else None
 
     def add(self, line):
         self.lines.append(line)
+        if self._task is None:
+            return
         self._pending.set()
         if len(self.lines) - self._sent >= self.max_lines:
             self._full.set()
@@ -55,6 +57,8 @@ class LogBatcher:
 
     async def close(self):
         """Send what is left, then stop."""
+        if self._task is None:
+            return
         self._closing = True
         self._pending.set()
         self._full.set()

@@ -48,7 +48,9 @@ async def _run_one(message, layer):
             group, {"type": "invocation.logs", "request_id": request_id, "start": start, "lines": lines}
         )
 
-    batcher = LogBatcher(send)
+    # Nobody follows a "quiet" invocation line by line (an API call, a Check, a trigger): its
+    # lines are kept for the record and the partial saves, not sent.
+    batcher = LogBatcher(None if message.get("quiet") else send)
     saver = asyncio.ensure_future(_save_logs_periodically(request_id, batcher))
     try:
         record, placement = await pool.invoke(
