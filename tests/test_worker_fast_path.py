@@ -190,3 +190,21 @@ async def test_log_lines_go_to_a_follower_and_not_where_nobody_follows(worker):
     ended = await wait_until_finished(quiet)
     assert ended.status == Invocation.OK and "one line" in ended.logs  # kept for the record
     assert [m["type"] for m in await _messages_on(layer, onlooker)] == ["invocation.done"]
+
+
+async def test_a_waiter_that_joins_after_the_end_gets_it_without_reading_it_back(worker, monkeypatch):
+    import asyncio
+
+    from sandbox.worker import client
+
+    function = await function_of("ada")
+    invocation = await start_invocation(function, '{"n": 3}', trigger="api")
+    while not await Invocation.objects.filter(pk=invocation.pk, status=Invocation.OK).aexists():
+        await asyncio.sleep(0.05)  # it ends before anyone waits for it
+
+    async def no_reload(pk):
+        raise AssertionError("the waiter read the invocation back")
+
+    monkeypatch.setattr(client, "_reload", no_reload)
+    ended = await wait_until_finished(invocation, extra_seconds=0)
+    assert ended.status == Invocation.OK and ended.result == {"n": 3}

@@ -17,6 +17,7 @@ from sandbox.models import Invocation
 from sandbox.versions import resolve
 from sandbox.worker.channels import done_group, invocation_group, worker_channel
 from sandbox.worker.embedded import ensure_embedded_worker
+from sandbox.worker.state import state
 from sandbox.worker.store import WORKER_ID, finish_failed
 from sandbox.worker.sweeper import stale_sweeping
 
@@ -131,10 +132,8 @@ async def wait_until_finished(invocation, channel_layer=None, channel_name=None,
     try:
         async with stale_sweeping():
             current = invocation
-            if own_channel and settings.SANDBOX_WORKER != "embedded":
-                # An external worker may have ended it before this channel joined the group
-                # (the embedded one cannot: nothing yielded to it since the message was sent).
-                current = await _reload(invocation.pk)
+            if own_channel:  # it may have ended before this channel joined the done group
+                current = await _ended_already(invocation)
             while not current.is_finished and loop.time() < deadline:
                 try:
                     message = await asyncio.wait_for(
@@ -157,6 +156,17 @@ async def wait_until_finished(invocation, channel_layer=None, channel_name=None,
 
 
 RELOAD_SECONDS = 5.0  # a safety net only: the done message normally wakes the waiter
+
+
+async def _ended_already(invocation):
+    """The invocation as saved if it has ended; the embedded worker (this process) remembers
+    its recent ends, so a waiter reads nothing back."""
+    if settings.SANDBOX_WORKER != "embedded":
+        return await _reload(invocation.pk)
+    ended, row = state.recent_end(str(invocation.request_id))
+    if not ended:
+        return invocation
+    return _ended(invocation, row) if row else await _reload(invocation.pk)
 
 
 def _ended(invocation, row):

@@ -82,6 +82,7 @@ async def _say_done(layer, request_id, fields):
     with_row = done
     if fields is not None and len(fields.get("logs", "")) <= INLINE_ROW_CHARS:
         with_row = dict(done, row=dict(fields, finished=fields["finished"].isoformat()))
+    state.remember_end(request_id, with_row.get("row"))
     for group in done_groups(request_id):
         try:
             await layer.group_send(group, with_row)
