@@ -103,6 +103,7 @@ bench: system-deps-run $(VENV)/.dev
 	$(PY) bench/engine.py
 	$(PY) bench/pool.py
 	$(PY) bench/playground.py
+	$(PY) bench/classroom.py
 
 test-js: $(ASSETS)
 	node --test $(NODE_TESTS)

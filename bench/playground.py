@@ -9,6 +9,7 @@ logged ChannelFull). The baseline is the same path's latency with one client pri
 per 20 ms, so ratios say what load costs.
 """
 
+import argparse
 import asyncio
 import json
 import re
@@ -23,11 +24,13 @@ if str(ROOT) not in sys.path:
 
 import websockets  # noqa: E402
 
+from bench.classroom import Profiler  # noqa: E402
 from bench.engine import Figure, percentile, table  # noqa: E402
 from tests.live_server import LiveServer  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "playground.json"
 STAMP = re.compile(r"T=(\d+\.\d+)")
+FINISHED = re.compile(r'<section id="result-panel"[^>]*data-status=')
 PACED = """import time
 def handler(event, context):
     for _ in range(event['n']):
@@ -74,7 +77,7 @@ async def one_client(url, session_key, slug, event, latencies):
             received = time.time()
             for stamp in STAMP.findall(message):
                 latencies.append((received - float(stamp)) * 1000)
-            if 'id="result-panel"' in message and "data-status=" in message:
+            if FINISHED.search(message):  # the result panel of the finished run
                 return
 
 
@@ -84,7 +87,11 @@ async def scenario(url, learners, event):
     return latencies
 
 
-def main():
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--py-spy", type=Path, metavar="DIR", help="profile the server during the 50 clients")
+    profile_dir = parser.parse_args(argv).py_spy
+
     def log(message):
         print(message, file=sys.stderr, flush=True)
 
@@ -103,7 +110,11 @@ def main():
             base = asyncio.run(scenario(url, one, event))
             log("50 clients ...")
             asyncio.run(scenario(url, fifty, {"n": 1, "gap": 0}))  # cold starts out of the way
-            many = asyncio.run(scenario(url, fifty, event))
+            profiler = Profiler(profile_dir, "playground-50", server.process.pid)
+            try:
+                many = asyncio.run(scenario(url, fifty, event))
+            finally:
+                profiler.stop()
             log("20 000-line flood ...")
             flooded = asyncio.run(scenario(url, flood, {"n": 20000}))
         finally:

@@ -16,6 +16,7 @@ from django.conf import settings  # noqa: E402
 
 from config.body_limit import BodySizeLimit  # noqa: E402
 from config.isolation_headers import CrossOriginIsolatedStatic  # noqa: E402
+from sandbox.web.fast_invoke import FastInvoke  # noqa: E402
 from sandbox.web.routing import websocket_urlpatterns  # noqa: E402
 from sandbox.web.status import isolation_status  # noqa: E402
 from sandbox.worker import SandboxWorker  # noqa: E402
@@ -40,7 +41,9 @@ def body_limit_for(path):
 
 # FunctionUrlGuard is outermost: it sandboxes every /fn/ response, the body limit's 413 included,
 # and keeps the app and function URLs on their own origins (docs/security.md).
-http_app = BodySizeLimit(CrossOriginIsolatedStatic(django_asgi_app), body_limit_for)
+# FastInvoke answers well-formed Bearer invoke calls without Django's per-request thread and
+# middleware hops; everything else, errors included, it hands to Django.
+http_app = BodySizeLimit(CrossOriginIsolatedStatic(FastInvoke(django_asgi_app)), body_limit_for)
 websocket_app = AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
 application = ProtocolTypeRouter(
     {

@@ -212,7 +212,10 @@ def _host_memory_mb():
 
 
 def _default_max_environments():
-    return max(4, min(64, _host_memory_mb() // 256, (os.cpu_count() or 1) * 16))
+    """Bounded by memory, not cores: an idle environment is frozen (no CPU) and holds a few MB,
+    and a class keeps at least one warm per learner; with fewer slots than that every
+    invocation evicts another learner's environment (a cold start each time)."""
+    return max(4, min(128, _host_memory_mb() // 256))
 
 
 def _required_isolation():

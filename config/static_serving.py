@@ -46,5 +46,13 @@ class HashedStaticStorage(CompressedManifestStaticFilesStorage):
 class StaticFilesMiddleware(ServeStaticMiddleware):
     """servestatic, with the versioned Pyodide directory cached like a hashed file."""
 
+    async def __call__(self, request):
+        # Every static file is under the prefix (no SERVESTATIC_ROOT): other requests skip the
+        # lookup, which with autorefresh (STATIC_FROM=source) is a thread hop and a failed
+        # import of sniffio per request.
+        if not request.path_info.startswith(self.static_prefix):
+            return await self.get_response(request)
+        return await super().__call__(request)
+
     def immutable_file_test(self, path, url):
         return url.startswith(self.static_prefix + PYODIDE_DIR) or super().immutable_file_test(path, url)

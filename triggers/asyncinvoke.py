@@ -13,15 +13,16 @@ and another attempt starts, so a handler can see the same event (same request id
 """
 
 import asyncio
+import contextlib
 import logging
 from datetime import timedelta
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from sandbox import worker
+from sandbox.db_threads import in_db_thread
 from sandbox.models import Invocation
 from sandbox.versions import VersionsError
 from sandbox.worker import create_invocation, send_to_worker, start_invocation, wait_until_finished
@@ -29,7 +30,8 @@ from sandbox.worker import create_invocation, send_to_worker, start_invocation, 
 from .models import AsyncEvent
 
 log = logging.getLogger(__name__)
-POLL_SECONDS = 0.1
+POLL_SECONDS = 0.1  # while events are due
+IDLE_POLL_SECONDS = 0.5  # when the last pass found none: the database is not asked 10 times a second
 MAX_IN_FLIGHT = 32
 FUNCTION_ERRORS = (Invocation.ERROR, Invocation.TIMEOUT, Invocation.OOM, Invocation.CRASHED)
 
@@ -63,11 +65,12 @@ def enqueue(function, event_json, trigger="api", qualifier=""):
         )
         invocation = create_invocation(function, event_json, trigger, qualifier, request_id=event.request_id)
         AsyncEvent.objects.filter(pk=event.pk).update(last_invocation=invocation)
+        transaction.on_commit(_nudge)
     return event
 
 
 # ---------------------------------------------------------------- the loop
-@sync_to_async
+@in_db_thread  # mostly a read: an idle poll does not queue behind writes
 def _claim_due(limit):
     now = timezone.now()
     due = AsyncEvent.objects.filter(status=AsyncEvent.PENDING, next_attempt_at__lte=now) | (
@@ -84,12 +87,12 @@ def _claim_due(limit):
     return claimed
 
 
-@sync_to_async
+@in_db_thread
 def _load(pk):
     return AsyncEvent.objects.select_related("function", "last_invocation__function").get(pk=pk)
 
 
-@sync_to_async
+@in_db_thread(writes=True)
 def _save(pk, **fields):
     AsyncEvent.objects.filter(pk=pk).update(**fields)
 
@@ -189,25 +192,41 @@ async def _dead(event, reason, error=None, last_status=""):
     )
 
 
-@sync_to_async
+@in_db_thread(writes=True)
 def _forget_old_successes():
     """Succeeded events are kept an hour (the Invocation rows stay); dead ones until cleared."""
     cutoff = timezone.now() - timedelta(hours=1)
     AsyncEvent.objects.filter(status=AsyncEvent.SUCCEEDED, finished__lt=cutoff).delete()
 
 
-async def run_forever():
+_wakeups = {}  # event loop -> the Event its async-invoke loop waits on between idle polls
 
+
+def _nudge():
+    """A new event was stored: this process's loop (the embedded worker's) looks at once
+    instead of at its next idle poll. External workers find it at their next poll."""
+    for loop, wake in list(_wakeups.items()):
+        if loop.is_closed():
+            _wakeups.pop(loop, None)
+        else:
+            loop.call_soon_threadsafe(wake.set)
+
+
+async def run_forever():
     running = set()
     passes = 0
+    wake = _wakeups[asyncio.get_running_loop()] = asyncio.Event()
     while True:
+        wake.clear()
         passes += 1
+        claimed = []
         try:
             if passes % 600 == 1:
                 await _forget_old_successes()
             free = MAX_IN_FLIGHT - len(running)
             if free > 0:
-                for pk in await _claim_due(free):
+                claimed = await _claim_due(free)
+                for pk in claimed:
                     task = worker.spawn(_guarded(pk))
                     running.add(task)
                     task.add_done_callback(running.discard)
@@ -215,7 +234,11 @@ async def run_forever():
             raise
         except Exception:
             log.exception("async invoke loop failed; continuing")
-        await asyncio.sleep(POLL_SECONDS)
+        if claimed:
+            await asyncio.sleep(POLL_SECONDS)
+        else:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), IDLE_POLL_SECONDS)
 
 
 async def _guarded(pk):

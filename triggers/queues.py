@@ -16,13 +16,13 @@ import re
 import uuid
 from datetime import timedelta
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
 from sandbox import worker
+from sandbox.db_threads import in_db_thread
 from sandbox.engine.rules import events
 from sandbox.models import Invocation
 from sandbox.worker import start_invocation, wait_until_finished
@@ -31,7 +31,8 @@ from .bindings import check_binding
 from .models import MAX_MESSAGE_BYTES, Queue, QueueMessage, QueueSubscription
 
 log = logging.getLogger(__name__)
-POLL_SECONDS = 0.1
+POLL_SECONDS = 0.1  # while messages flow or a batching window is open
+IDLE_POLL_SECONDS = 0.5  # when the last pass found nothing to deliver
 QUEUE_NAME = re.compile(r"[A-Za-z0-9_-]{1,80}")
 
 
@@ -97,7 +98,7 @@ def _move_to_dead_letter(queue, now):
     )
 
 
-@sync_to_async
+@in_db_thread(writes=True)
 def _receive(subscription_id, window_started):
     """Claim a batch for the subscription, or None if it should wait (empty, or inside its
     batching window). Returns (messages, receipt) or (None, window_started)."""
@@ -162,7 +163,7 @@ def failed_ids(result, message_ids):
     return keep
 
 
-@sync_to_async
+@in_db_thread(writes=True)
 def _delete(receipt, message_ids):
     QueueMessage.objects.filter(receipt=receipt, message_id__in=list(message_ids)).delete()
 
@@ -184,19 +185,22 @@ async def deliver(subscription, messages, receipt):
     await _delete(receipt, ids - keep)
 
 
-@sync_to_async
+@in_db_thread
 def _subscriptions():
     enabled = QueueSubscription.objects.filter(enabled=True).exclude(function__reserved_concurrency=0)
     return list(enabled.values_list("pk", flat=True))
 
 
 async def poll_once(busy, windows):
-    """One pass over the subscriptions; one batch in flight per subscription."""
-
+    """One pass over the subscriptions; one batch in flight per subscription. True when
+    something is moving (a batch sent, or a batching window open)."""
+    moving = False
     for pk in await _subscriptions():
         if pk in busy:
+            moving = True
             continue
         claimed, windows[pk] = await _receive(pk, windows.get(pk))
+        moving = moving or windows[pk] is not None or claimed is not None
         if claimed is None:
             continue
         subscription, messages, receipt = claimed
@@ -213,18 +217,20 @@ async def poll_once(busy, windows):
 
         busy.add(pk)
         worker.spawn(run())
+    return moving
 
 
 async def run_forever():
     busy, windows = set(), {}
     while True:
+        moving = False
         try:
-            await poll_once(busy, windows)
+            moving = await poll_once(busy, windows)
         except asyncio.CancelledError:
             raise
         except Exception:
             log.exception("queue poller failed; continuing")
-        await asyncio.sleep(POLL_SECONDS)
+        await asyncio.sleep(POLL_SECONDS if moving else IDLE_POLL_SECONDS)
 
 
 def create_queue(owner, name, visibility_timeout_s=30, max_receive_count=3, dead_letter_queue=None):

@@ -10,11 +10,11 @@ import json
 import logging
 import re
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from sandbox.db_threads import in_db_thread
 from sandbox.engine.rules import events
 from sandbox.versions import VersionsError
 
@@ -117,7 +117,7 @@ def fire_due(now=None):
 async def run_forever():
     while True:
         try:
-            await sync_to_async(fire_due)()
+            await in_db_thread(fire_due, writes=True)()
         except asyncio.CancelledError:
             raise
         except Exception:

@@ -7,7 +7,7 @@ the caller's arguments (the handler has them): a reply costs the parent no more 
 
 import base64
 
-from asgiref.sync import sync_to_async
+from sandbox.db_threads import in_db_thread
 
 from .models import Bucket, BucketGrant, BucketObject
 
@@ -25,12 +25,12 @@ async def handle(spec, op, args):
         key = args.get("key")
         if not isinstance(key, str) or not key or len(key) > MAX_KEY:
             raise ServiceError(f"InvalidArgument: the object key is a string of 1 to {MAX_KEY} characters.")
-        return await sync_to_async(get_object)(spec.key, args.get("bucket"), key)
+        return await in_db_thread(get_object)(spec.key, args.get("bucket"), key)
     if op == "buckets.list_objects":
         prefix = args.get("prefix") or ""
         if not isinstance(prefix, str) or len(prefix) > MAX_KEY:
             raise ServiceError(f"InvalidArgument: the prefix is a string of at most {MAX_KEY} characters.")
-        return await sync_to_async(list_objects)(spec.key, args.get("bucket"), prefix)
+        return await in_db_thread(list_objects)(spec.key, args.get("bucket"), prefix)
     raise ServiceError("Unknown Coldstart service operation.")
 
 

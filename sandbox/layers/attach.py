@@ -89,7 +89,10 @@ def opt_dir_for(function, arns=None):
     """The host directory to mount at /opt for `function` (None without layers), extracting the
     layer versions this host has not seen yet from the database. `arns` defaults to the
     function's own list (a published version passes the list it was published with)."""
-    versions = layer_versions(function.owner, function.layers if arns is None else arns)
+    arns = function.layers if arns is None else arns
+    if not arns:  # most functions: no query for the owner on every invocation
+        return None
+    versions = layer_versions(function.owner, arns)
     if not versions:
         return None
     store = layer_store()

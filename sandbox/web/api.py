@@ -18,6 +18,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.openapi.docs import DocsBase
 from ninja.parser import Parser
 
+from sandbox.db_threads import in_db_thread
 from sandbox.engine.invocation import InvalidEvent, PayloadTooLarge
 from sandbox.engine.rules import logconfig
 from sandbox.layers.attach import clean_layer_list
@@ -321,8 +322,15 @@ async def list_invocations(request, slug: str, limit: int = 20):
     summary="Invoke: wait for the record (RequestResponse) or queue it (Event, 202)",
 )
 async def invoke(request, slug: str, payload: InvokeIn = EMPTY_INVOKE, qualifier: str = ""):
-    """`qualifier`: a version number or an alias name; $LATEST (the editable code) when empty."""
-    function = await sync_to_async(owned_function)(request.auth, slug)
+    """`qualifier`: a version number or an alias name; $LATEST (the editable code) when empty.
+    A Bearer call that is well formed is answered by sandbox/web/fast_invoke.py instead."""
+    function = await in_db_thread(owned_function)(request.auth, slug)
+    return await invoke_function(function, payload, qualifier)
+
+
+async def invoke_function(function, payload, qualifier=""):
+    """The invoke call's answer for the caller's own `function` (this view's, and the Bearer fast
+    path's in sandbox/web/fast_invoke.py): a JsonResponse, or ApiError."""
     try:
         # The body was parsed already: a string event is a JSON string, not JSON text.
         event_json = validate_event(json.dumps(payload.event, ensure_ascii=False))
@@ -334,7 +342,7 @@ async def invoke(request, slug: str, payload: InvokeIn = EMPTY_INVOKE, qualifier
         from triggers.asyncinvoke import enqueue
 
         try:
-            event = await sync_to_async(enqueue)(function, event_json, "api", qualifier)
+            event = await in_db_thread(enqueue, writes=True)(function, event_json, "api", qualifier)
         except VersionsError as exc:
             raise ApiError(exc.status, exc.code, exc.message) from None
         ensure_embedded_worker()

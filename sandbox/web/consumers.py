@@ -8,20 +8,25 @@ HTML fragments that htmx swaps in by id.
 import asyncio
 import json
 
-from asgiref.sync import sync_to_async
-from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 from sandbox import versions
+from sandbox.db_threads import OwnDatabaseThreads, in_db_thread
 from sandbox.engine.invocation import InvalidEvent, PayloadTooLarge
 from sandbox.models import Function, Invocation
 from sandbox.web.fields import ConfigError
 from sandbox.web.forms import apply_config
 from sandbox.web.log_display import StreamedLog, visible_log_lines
 from sandbox.web.page_context import versions_context
-from sandbox.web.presenters import history_page, log_run_context, result_context, totals_context
+from sandbox.web.presenters import (
+    history_page,
+    log_lines_html,
+    log_run_context,
+    result_context,
+    totals_context,
+)
 from sandbox.worker import (
     configure_function,
     ensure_embedded_worker,
@@ -31,13 +36,15 @@ from sandbox.worker import (
     validate_event,
 )
 from sandbox.worker.channels import invocation_group
+from sandbox.worker.sweeper import stale_sweeping
 
 MAX_REPEAT = 20
 DEFAULT_REPEAT = 5
 RESUMED_NOTICE = "[coldstart] Reconnected: showing the invocation in progress."
+RELOAD_SECONDS = 5.0  # a safety net only: the done message normally arrives first
 
 
-class PlaygroundConsumer(AsyncWebsocketConsumer):
+class PlaygroundConsumer(OwnDatabaseThreads, AsyncWebsocketConsumer):
     async def connect(self):
         self.function = await self._own_function(
             self.scope.get("user"), self.scope["url_route"]["kwargs"]["slug"]
@@ -60,7 +67,7 @@ class PlaygroundConsumer(AsyncWebsocketConsumer):
         if getattr(self, "sequence", None) and not self.sequence.done():
             self.sequence.cancel()
 
-    @database_sync_to_async
+    @in_db_thread
     def _own_function(self, user, slug):
         if user is None or not user.is_authenticated:
             return None
@@ -94,7 +101,7 @@ class PlaygroundConsumer(AsyncWebsocketConsumer):
         Check finds it. Configuration errors wait for Invoke, where they are shown."""
         fields = {key: data[key] for key in ("code", "handler") if key in data}
         try:
-            self.function = await database_sync_to_async(apply_config)(self.function, fields)
+            self.function = await in_db_thread(apply_config, writes=True)(self.function, fields)
         except ConfigError:
             return
         await self.send(render_to_string("sandbox/fragments/draft_state.html", {"saved": timezone.now()}))
@@ -104,7 +111,7 @@ class PlaygroundConsumer(AsyncWebsocketConsumer):
             await self._notice("warning", "An invocation is still running; wait for its REPORT line.")
             return
         try:
-            self.function = await database_sync_to_async(apply_config)(self.function, data)
+            self.function = await in_db_thread(apply_config, writes=True)(self.function, data)
         except ConfigError as exc:
             await self._notice("error", str(exc))
             return
@@ -124,7 +131,7 @@ class PlaygroundConsumer(AsyncWebsocketConsumer):
         count = self.repeat if action == "invoke_n" else 1
         qualifier = str(data.get("qualifier") or "")
         try:
-            await database_sync_to_async(versions.check_qualifier)(self.function, qualifier)
+            await in_db_thread(versions.check_qualifier)(self.function, qualifier)
         except versions.VersionsError as exc:
             await self._notice("error", exc.message)
             return
@@ -154,16 +161,18 @@ class PlaygroundConsumer(AsyncWebsocketConsumer):
             await self._send_actions(running=False)
 
     async def _wait_for_done(self, invocation):
-        while not self.done.is_set():
-            try:
-                await asyncio.wait_for(self.done.wait(), 2.0)
-            except TimeoutError:
-                await sync_to_async(fail_stale_invocations)(invocation.function_id)
-                status = await self._status(invocation.pk)
-                if status in Invocation.FINISHED and not self.done.is_set():
-                    await self.invocation_done({"request_id": str(invocation.request_id)})
+        """Until the worker (or this process's stale sweeper) says the invocation is done; the
+        row is read every few seconds only in case that message was lost."""
+        async with stale_sweeping():
+            while not self.done.is_set():
+                try:
+                    await asyncio.wait_for(self.done.wait(), RELOAD_SECONDS)
+                except TimeoutError:
+                    status = await self._status(invocation.pk)
+                    if status in Invocation.FINISHED and not self.done.is_set():
+                        await self.invocation_done({"request_id": str(invocation.request_id)})
 
-    @database_sync_to_async
+    @in_db_thread
     def _status(self, pk):
         return Invocation.objects.filter(pk=pk).values_list("status", flat=True).first()
 
@@ -187,6 +196,8 @@ class PlaygroundConsumer(AsyncWebsocketConsumer):
             )
         )
         await self.invocation_logs({"request_id": request_id, "start": 0, "lines": running.log_lines})
+        if running.trigger != "console":
+            self.log.gap = True  # its lines are not streamed (sandbox.worker.client): the end shows them all
         self.sequence = asyncio.ensure_future(self._resume_wait(running))
 
     async def _resume_wait(self, invocation):
@@ -196,7 +207,7 @@ class PlaygroundConsumer(AsyncWebsocketConsumer):
         finally:
             await self._send_actions(running=False)
 
-    @database_sync_to_async
+    @in_db_thread(writes=True)
     def _running_invocation(self):
         fail_stale_invocations(self.function.id)
         return (
@@ -212,8 +223,8 @@ class PlaygroundConsumer(AsyncWebsocketConsumer):
         selected = str(data.get("qualifier") or "")
         try:
             if action == "publish":
-                self.function = await database_sync_to_async(apply_config)(self.function, data)
-                version, created = await database_sync_to_async(versions.publish)(self.function)
+                self.function = await in_db_thread(apply_config, writes=True)(self.function, data)
+                version, created = await in_db_thread(versions.publish, writes=True)(self.function)
                 message = (
                     f"Published version {version.number}: a frozen copy of the code and configuration."
                     if created
@@ -221,10 +232,10 @@ class PlaygroundConsumer(AsyncWebsocketConsumer):
                 )
                 selected = selected or ""
             elif action == "alias_put":
-                message = await database_sync_to_async(self._put_alias)(data)
+                message = await in_db_thread(self._put_alias, writes=True)(data)
             else:
                 name = str(data.get("alias_name") or "")
-                await database_sync_to_async(versions.delete_alias)(self.function, name)
+                await in_db_thread(versions.delete_alias, writes=True)(self.function, name)
                 message = f"Alias {name} deleted."
                 selected = "" if selected == name else selected
         except (ConfigError, versions.VersionsError) as exc:
@@ -252,7 +263,7 @@ class PlaygroundConsumer(AsyncWebsocketConsumer):
         routed = "".join(f", {w * 100:g} % to version {v}" for v, w in alias.routing.items())
         return f"Alias {name} {'created' if created else 'moved'}: {target}{routed}."
 
-    @database_sync_to_async
+    @in_db_thread
     def _render_versions(self, selected, open_alias_editor=False, alias_name=""):
         context = versions_context(self.function, selected, alias_name)
         context.update(function=self.function, open_alias_editor=open_alias_editor)
@@ -266,7 +277,7 @@ class PlaygroundConsumer(AsyncWebsocketConsumer):
             return
         visible = self.log.feed(event["start"], event["lines"])
         if visible:
-            await self.send(render_to_string("sandbox/fragments/log_lines.html", {"lines": visible}))
+            await self.send(log_lines_html(visible))
 
     async def invocation_done(self, event):
         request_id = event["request_id"]
@@ -278,7 +289,7 @@ class PlaygroundConsumer(AsyncWebsocketConsumer):
         if self.done is not None:
             self.done.set()
 
-    @database_sync_to_async
+    @in_db_thread
     def _render_done(self, request_id, hidden, gap):
         """The run's heading, result panel, totals and history, rendered together (they read
         the database); after a lost batch, the run's whole stored log again."""

@@ -128,6 +128,13 @@ def render_log_line(line):
     )
 
 
+def log_lines_html(lines):
+    """The fragment that appends streamed log lines to the page (htmx out-of-band swap). Built
+    here, not by a template: it is sent for every batch of every learner's invocation."""
+    body = "".join(render_log_line(line) for line in lines)
+    return f'<div id="log-lines" hx-swap-oob="beforeend">{body}</div>'
+
+
 def result_context(invocation):
     result_text = None
     if invocation.result is not None or invocation.status == "ok":

@@ -9,6 +9,7 @@ names below; the modules of this package are its inside:
 - run: one queued invocation from claim to saved record
 - state: this process's pools and tasks
 - store: the worker's database writes (claim, finish, heartbeat, lost workers)
+- sweeper: one stale-invocation sweeper per process, while anything in it waits
 - loops: heartbeat, idle reclaim and registered background loops
 - embedded: starting the worker in the web process, or waking external ones
 - loadgen: load tests, through the same pools

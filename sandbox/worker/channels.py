@@ -25,7 +25,17 @@ def shard_of(channel):
 
 
 def invocation_group(request_id):
+    """Who follows an invocation line by line (a playground page): its logs and its end."""
     return f"invocation.{request_id}"
+
+
+def done_group(request_id):
+    """Who only waits for an invocation's end (an API call, a Check, a trigger): no log batches."""
+    return f"invocation-done.{request_id}"
+
+
+def done_groups(request_id):
+    return (invocation_group(request_id), done_group(request_id))
 
 
 def function_group(function_id):

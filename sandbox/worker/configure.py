@@ -1,14 +1,13 @@
 """Applying a function's concurrency settings to this worker's pools: its reserved concurrency,
 and provisioned environments for the versions its aliases and versions ask for."""
 
-from asgiref.sync import sync_to_async
-
+from sandbox.db_threads import in_db_thread
 from sandbox.worker.specs import provisioned_specs
 from sandbox.worker.state import state
 
 
 async def apply_configuration(function):
-    provisioned = await sync_to_async(provisioned_specs)(function)
+    provisioned = await in_db_thread(provisioned_specs)(function)
     state.configure(function, provisioned)
 
 

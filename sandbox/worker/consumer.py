@@ -30,7 +30,7 @@ class SandboxWorker(AsyncConsumer):
 
     async def invoke(self, message):
         start_background()
-        state.spawn(run_one(message["request_id"], self.channel_layer, message.get("priority")))
+        state.spawn(run_one(message, self.channel_layer))
 
     async def reset(self, message):
         state.reset(message["function_id"])

@@ -4,10 +4,13 @@ version, so a new version starts cold, as on Lambda — what each function's ver
 Only this package touches it."""
 
 import asyncio
+from collections import OrderedDict
 
 from sandbox.engine.pool import Account, FunctionConcurrency, FunctionPool
 from sandbox.worker.config import account_limits, get_engine
 from sandbox.worker.specs import spec_version
+
+RECENT_ENDS = 4096  # a few seconds of a busy class's invocations
 
 
 class WorkerState:
@@ -22,6 +25,7 @@ class WorkerState:
         self.exit_hook = False
         self.write_lock = None  # an asyncio.Lock binds to the loop that first waits on it
         self.on_environment_event = None  # set by the store: account events -> database rows
+        self.recent_ends = OrderedDict()  # request id -> the saved end's columns (or None)
 
     def get_account(self):
         if self.account is None:
@@ -91,6 +95,19 @@ class WorkerState:
 
     def reset(self, function_id):
         return sum(pool.reset() for pool in self.pools_of(function_id))
+
+    def remember_end(self, request_id, row):
+        """The end this worker just saved: a waiter in this process (the embedded worker's web
+        side) that joins the done group only after it was announced finds it here."""
+        self.recent_ends[request_id] = row
+        while len(self.recent_ends) > RECENT_ENDS:
+            self.recent_ends.popitem(last=False)
+
+    def recent_end(self, request_id):
+        """(True, columns or None) when this worker ended `request_id` recently, else (False, None)."""
+        if request_id in self.recent_ends:
+            return True, self.recent_ends[request_id]
+        return False, None
 
     def spawn(self, coroutine):
         task = asyncio.ensure_future(coroutine)

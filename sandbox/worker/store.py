@@ -1,5 +1,9 @@
 """The worker's database writes: claiming an invocation, saving its logs and its end, the
-heartbeat, environment lifecycles, and failing invocations whose worker was lost."""
+heartbeat, environment lifecycles, and failing invocations whose worker was lost.
+
+They run on the database threads (sandbox.db_threads), one query each where one suffices: an
+invocation's hot path is the web side's INSERT (as running with the embedded worker, so no
+claim), one read of the row and its function, and one UPDATE when it ends."""
 
 import asyncio
 import logging
@@ -7,10 +11,10 @@ import os
 import socket
 from datetime import timedelta
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.utils import timezone
 
+from sandbox.db_threads import in_db_thread
 from sandbox.engine.invocation import MEASURED_FIELDS
 from sandbox.models import EnvironmentRecord, Function, Invocation, WorkerHeartbeat
 from sandbox.worker.state import state
@@ -19,18 +23,24 @@ log = logging.getLogger(__name__)
 WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
 
 
-@sync_to_async
+@in_db_thread(writes=True)
 def claim(request_id):
-    """Mark the invocation running on this worker; None if it is gone or already taken."""
-    updated = Invocation.objects.filter(request_id=request_id, status=Invocation.QUEUED).update(
-        status=Invocation.RUNNING, worker_id=WORKER_ID, started=timezone.now()
+    """Mark the invocation running on this worker (one UPDATE); False if it is gone or already
+    taken."""
+    return bool(
+        Invocation.objects.filter(request_id=request_id, status=Invocation.QUEUED).update(
+            status=Invocation.RUNNING, worker_id=WORKER_ID, started=timezone.now()
+        )
     )
-    if not updated:
-        return None
-    return Invocation.objects.select_related("function").get(request_id=request_id)
 
 
-@sync_to_async
+@in_db_thread
+def claimed_invocation(request_id):
+    """The invocation this worker runs, with its function; None if it is gone."""
+    return Invocation.objects.select_related("function").filter(request_id=request_id).first()
+
+
+@in_db_thread(writes=True)
 def create_running(
     function, *, trigger, event, load_test=None, qualifier="", target=None, power_tuning=None, memory_mb=None
 ):
@@ -52,7 +62,7 @@ def create_running(
     )
 
 
-@sync_to_async
+@in_db_thread(writes=True)
 def save_partial_logs(request_id, lines):
     Invocation.objects.filter(request_id=request_id, status=Invocation.RUNNING).update(
         logs=_cap("\n".join(lines))[0]
@@ -66,24 +76,30 @@ def _cap(text):
     return text[:limit], True
 
 
-@sync_to_async
-def finish(request_id, record=None, placement=None, status=None, error=None, reason=""):
-    """Save how the invocation ended: the engine's record, or a status with an error."""
-    invocation = Invocation.objects.get(request_id=request_id)
+def ended_fields(record=None, placement=None, status=None, error=None, reason=""):
+    """The columns of an invocation that ended: the engine's record, or a status with an error."""
     if record is not None:
-        for name in MEASURED_FIELDS:
-            setattr(invocation, name, getattr(record, name))
-        invocation.logs, invocation.logs_truncated = _cap("\n".join(record.logs))
-        invocation.environment_name = placement.environment or ""
-        invocation.provisioned = placement.provisioned
-        invocation.spillover = placement.spillover
+        fields = {name: getattr(record, name) for name in MEASURED_FIELDS}
+        fields["logs"], fields["logs_truncated"] = _cap("\n".join(record.logs))
+        fields["environment_name"] = placement.environment or ""
+        fields["provisioned"] = placement.provisioned
+        fields["spillover"] = placement.spillover
     else:
-        invocation.status = status
-        invocation.error = error
-        invocation.failure_reason = reason
-    invocation.finished = timezone.now()
-    invocation.save()
-    return invocation
+        fields = {"status": status, "error": error, "failure_reason": reason}
+    fields["finished"] = timezone.now()
+    return fields
+
+
+async def finish(request_id, record=None, placement=None, status=None, error=None, reason=""):
+    """Save how the invocation ended, in one UPDATE; returns the columns written."""
+    fields = ended_fields(record, placement, status, error, reason)
+    await _update(request_id, fields)
+    return fields
+
+
+@in_db_thread(writes=True)
+def _update(request_id, fields):
+    Invocation.objects.filter(request_id=request_id).update(**fields)
 
 
 async def finish_throttled(request_id, throttled):
@@ -103,18 +119,19 @@ async def finish_failed(request_id, exc):
     )
 
 
-@sync_to_async
+@in_db_thread
 def load_function(function_id):
     return Function.objects.filter(pk=function_id).first()
 
 
-@sync_to_async
+@in_db_thread(writes=True)
 def beat():
     WorkerHeartbeat.objects.update_or_create(worker_id=WORKER_ID, defaults={"last_seen": timezone.now()})
 
 
 def fail_stale_invocations(function_id=None):
-    """Invocations whose worker died, or that no worker picked up, end as failed with a reason."""
+    """Invocations whose worker died, or that no worker picked up, end as failed with a reason.
+    Returns their request ids (the sweeper tells their waiters)."""
     now = timezone.now()
     running = Invocation.objects.filter(status=Invocation.RUNNING)
     queued = Invocation.objects.filter(status=Invocation.QUEUED)
@@ -126,20 +143,22 @@ def fail_stale_invocations(function_id=None):
             last_seen__gte=now - timedelta(seconds=settings.WORKER_STALE_SECONDS)
         ).values_list("worker_id", flat=True)
     )
-    failed = 0
-    for invocation in running.exclude(worker_id__in=live):
-        failed += _fail_lost(
+    failed = []
+    for invocation in running.exclude(worker_id__in=live).only("pk", "status", "worker_id", "request_id"):
+        if _fail_lost(
             invocation,
             f"The sandbox worker {invocation.worker_id} stopped "
             "(no heartbeat) before this invocation finished.",
-        )
+        ):
+            failed.append(str(invocation.request_id))
     cutoff = now - timedelta(seconds=settings.QUEUE_STALE_SECONDS)
-    for invocation in queued.filter(created__lt=cutoff):
-        failed += _fail_lost(
+    for invocation in queued.filter(created__lt=cutoff).only("pk", "status", "request_id"):
+        if _fail_lost(
             invocation,
             "No sandbox worker picked this invocation up within "
             f"{settings.QUEUE_STALE_SECONDS:.0f} s. Is `manage.py runworker sandbox` running?",
-        )
+        ):
+            failed.append(str(invocation.request_id))
     return failed
 
 
@@ -180,7 +199,7 @@ async def _serialised_write(write):
         state.write_lock = asyncio.Lock()
     async with state.write_lock:
         try:
-            await sync_to_async(write)()
+            await in_db_thread(write, writes=True)()
         except Exception:
             log.exception("could not record an environment event")
 
