@@ -163,3 +163,16 @@ async def test_sending_through_the_api_validates_the_message(worker):
     assert response.status_code == 404
     assert await QueueMessage.objects.filter(queue=queue).acount() == 1
     assert token
+
+
+@TRANSACTIONAL
+async def test_a_subscription_deleted_after_the_poller_listed_it_is_skipped_quietly():
+    # The poller lists subscriptions, then claims a batch for each: a learner may delete one in
+    # between. That is no poller failure, and the queue's messages stay where they are.
+    function = await make_function(PARTIAL)
+    queue, _, _ = await setup_queue(function, ["ok"])
+    subscription = await QueueSubscription.objects.aget(queue=queue)
+    listed = subscription.pk
+    await subscription.adelete()
+    assert await queues._receive(listed, None) == (None, None)
+    assert await QueueMessage.objects.filter(queue=queue).acount() == 1

@@ -102,7 +102,10 @@ def _move_to_dead_letter(queue, now):
 def _receive(subscription_id, window_started):
     """Claim a batch for the subscription, or None if it should wait (empty, or inside its
     batching window). Returns (messages, receipt) or (None, window_started)."""
-    subscription = QueueSubscription.objects.select_related("queue", "function").get(pk=subscription_id)
+    subscriptions = QueueSubscription.objects.select_related("queue", "function")
+    subscription = subscriptions.filter(pk=subscription_id).first()
+    if subscription is None:  # deleted since the poller listed it (a learner removed the trigger)
+        return None, None
     queue = subscription.queue
     now = timezone.now()
     with transaction.atomic():
