@@ -153,6 +153,8 @@ class MessageFramer:
             start = self._pos
             newline = self._buffer.find(b"\n", start)
             self._pos = newline + 1
+            if newline == start:
+                continue  # the empty line the runtime writes before each message: no JSON to try
             message = self._parse(start, newline)
             if message is CALL_TOO_LONG:
                 return message
