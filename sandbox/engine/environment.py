@@ -505,7 +505,7 @@ class ExecutionEnvironment:
             if size > self.limits.payload_bytes:
                 return self._oversize(request_id, duration_ms, memory_mb)
             try:
-                value = json.loads(payload, parse_constant=_no_constant)
+                value = _STRICT_JSON.decode(payload)
             except (ValueError, RecursionError):
                 raise _ProtocolViolation("result", "its payload is not valid JSON text") from None
             return InvokeOutcome("ok", duration_ms, memory_mb, payload=payload, result=value)
@@ -724,6 +724,10 @@ def _reply_too_large(limit):
 
 def _no_constant(name):
     raise ValueError(f"{name} is not JSON")
+
+
+# json.loads with an argument builds a decoder per call: this one is built once.
+_STRICT_JSON = json.JSONDecoder(parse_constant=_no_constant)
 
 
 def _loop_time(deadline):
