@@ -76,6 +76,8 @@ class ExecutionEnvironment:
         self._writer = None
         self._oom_baseline = 0
         self._launched = None  # what the launcher handed over (launcher_client.Launched)
+        self._arn = spec.arn
+        self._arn_json = json.dumps(self._arn)  # in every invoke message
         self._freeze_timer = None  # the idle freeze, while its grace runs
         self._frozen = None  # the freeze handed to the freezer thread (a concurrent Future)
         self.services = None  # async (spec, op, args) -> JSON value, for `coldstart` helpers
@@ -421,7 +423,7 @@ class ExecutionEnvironment:
             + ', "deadline_ms": '
             + str(int((time.time() + timeout) * 1000))
             + ', "arn": '
-            + json.dumps(invoked_arn or self.spec.arn)
+            + (self._arn_json if not invoked_arn or invoked_arn == self._arn else json.dumps(invoked_arn))
             + ', "event": '
             + event_text
             + "}\n"
