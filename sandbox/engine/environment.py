@@ -78,7 +78,8 @@ class ExecutionEnvironment:
         self._launched = None  # what the launcher handed over (launcher_client.Launched)
         self._arn = spec.arn
         self._arn_json = json.dumps(self._arn)  # in every invoke message
-        self._freeze_timer = None  # the idle freeze, while its grace runs
+        self._freeze_timer = None  # the idle freeze's check, while a grace runs
+        self._idle_since = None  # loop time the last invocation ended; None while busy
         self._frozen = None  # the freeze handed to the freezer thread (a concurrent Future)
         self.services = None  # async (spec, op, args) -> JSON value, for `coldstart` helpers
 
@@ -435,7 +436,9 @@ class ExecutionEnvironment:
         self._message_pipe.drain(self._framer.limit + (1 << 20))
         self._framer.discard()
         self._calls = 0
-        await self._thaw()
+        self._idle_since = None  # a freeze check that fires now finds it busy
+        if self._frozen is not None or not self.cgroup:  # inside the grace: never frozen
+            await self._thaw()
         started = time.monotonic()
         deadline = started + timeout
         self._writer.write(request)
@@ -592,7 +595,9 @@ class ExecutionEnvironment:
     def _freeze(self):
         """Freeze the idle environment FREEZE_GRACE_S after its invocation ends, in the freezer
         thread. Invoked again within the grace (a load test, a script calling in a loop), it is
-        never frozen and thawed in between; left idle, its background threads stop within it."""
+        never frozen and thawed in between; left idle, its background threads stop within it.
+        One timer serves back-to-back invocations: when it fires early it waits out the rest of
+        the grace of the latest idle period instead of being cancelled and made anew each time."""
         if not self.cgroup:
             return
         try:
@@ -600,18 +605,28 @@ class ExecutionEnvironment:
         except RuntimeError:
             self._frozen = _FREEZER.submit(_quietly, self.cgroup.freeze)
             return
-        self._freeze_timer = loop.call_later(FREEZE_GRACE_S, self._freeze_now)
+        self._idle_since = loop.time()
+        if self._freeze_timer is None:
+            self._freeze_timer = loop.call_at(self._idle_since + FREEZE_GRACE_S, self._freeze_check)
+
+    def _freeze_check(self):
+        self._freeze_timer = None
+        if self.state != "ready" or self._idle_since is None or not self.cgroup:
+            return  # busy (its end arms the timer again) or dead
+        loop = asyncio.get_running_loop()
+        due = self._idle_since + FREEZE_GRACE_S
+        if loop.time() < due:  # invoked again since this timer was set: the grace runs on
+            self._freeze_timer = loop.call_at(due, self._freeze_check)
+            return
+        self._frozen = _FREEZER.submit(_quietly, self.cgroup.freeze)
 
     def _freeze_now(self):
-        self._freeze_timer = None
+        """Freeze at once (bench/profile.py's what-if: a freeze after every invocation)."""
         if self.state == "ready" and self.cgroup:
             self._frozen = _FREEZER.submit(_quietly, self.cgroup.freeze)
 
     async def _thaw(self):
-        if self._freeze_timer is not None:  # still inside the grace: never frozen
-            self._freeze_timer.cancel()
-            self._freeze_timer = None
-            return
+        """Only reached when there may be something to do (see _invoke): frozen, or no cgroup."""
         if self.cgroup:
             frozen, self._frozen = self._frozen, None
             if frozen is not None:
