@@ -106,19 +106,32 @@ async def run_invocation(
     """
     request_id = request_id or str(uuid.uuid4())
     logs = []
-    platform = _Platform(spec, request_id)
+    config = logconfig.normalise(spec.logging)
+    platform = _Platform(spec, request_id, config["log_format"] == logconfig.JSON)
 
-    def emit(line):
-        logs.append(line)
-        if on_log is not None:
+    if on_log is None:
+        emit = logs.append
+    else:
+
+        def emit(line):
+            logs.append(line)
             on_log(line)
 
-    def emit_output(line):  # the handler's own output: filtered by the application log level
-        if logconfig.keeps_application_line(spec.logging, line):
-            emit(line)
+    if platform.json:
 
-    def emit_platform(line, level=logconfig.FAULT_LEVEL):
-        if logconfig.keeps_system(spec.logging, level):
+        def emit_output(line):  # the handler's own output: filtered by the application log level
+            if logconfig.keeps_application_line(config, line):
+                emit(line)
+
+        def emit_platform(line, level=logconfig.FAULT_LEVEL):
+            if logconfig.keeps_system(config, level):
+                emit(line)
+
+    else:  # the Text format keeps every line
+
+        emit_output = emit
+
+        def emit_platform(line, level=None):
             emit(line)
 
     cold = environment is None or environment.state != "ready"
@@ -183,10 +196,10 @@ async def run_invocation(
 class _Platform:
     """START/END/REPORT as text lines, or as JSON `platform.*` records (no END), at their levels."""
 
-    def __init__(self, spec, request_id):
+    def __init__(self, spec, request_id, json_format):
         self.spec = spec
         self.request_id = request_id
-        self.json = logconfig.is_json(spec.logging)
+        self.json = json_format
 
     def start(self, emit_platform):
         if self.json:
