@@ -85,8 +85,9 @@ class PipeReader:
             self._read(once=True)
 
     def read_available(self):
-        """One read, now."""
-        self._read(once=True)
+        """One read, now, if there is anything to read (or an end)."""
+        if not self.closed and self._poll.poll(0):
+            self._read(once=True)
 
     def drain(self, max_bytes=None):
         """What the pipe holds now (up to about `max_bytes`), without waiting for more."""
