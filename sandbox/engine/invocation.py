@@ -119,8 +119,9 @@ async def run_invocation(
     """
     request_id = request_id or new_request_id()
     logs = []
-    config = logconfig.normalise(spec.logging)
-    platform = _Platform(spec, request_id, config["log_format"] == logconfig.JSON)
+    json_format = bool(spec.logging) and spec.logging.get("log_format") == logconfig.JSON
+    config = logconfig.normalise(spec.logging) if json_format else None
+    platform = _Platform(spec, request_id, json_format)
 
     if on_log is None:
         emit = logs.append
