@@ -80,6 +80,8 @@ class ExecutionEnvironment:
         self._arn_json = json.dumps(self._arn)  # in every invoke message
         self._freeze_timer = None  # the idle freeze's check, while a grace runs
         self._idle_since = None  # loop time the last invocation ended; None while busy
+        self._deadline_timer = None  # wakes a message wait at the deadline of the phase
+        self._deadline_at = None
         self._frozen = None  # the freeze handed to the freezer thread (a concurrent Future)
         self.services = None  # async (spec, op, args) -> JSON value, for `coldstart` helpers
 
@@ -197,6 +199,7 @@ class ExecutionEnvironment:
             not isinstance(message, dict) or message.get("type") not in ("init_done", "init_error")
         ):
             message = await self._wait_message(deadline)
+        self._end_deadline()
         arrived = message.get("_arrived") if isinstance(message, dict) else None
         self.init_duration_ms = ((arrived or time.monotonic()) - started) * 1000
         self._output.drain()
@@ -364,6 +367,13 @@ class ExecutionEnvironment:
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
 
+    def _end_deadline(self):
+        """Cancel the deadline timer of the phase that ended (if one was needed)."""
+        if self._deadline_timer is not None:
+            self._deadline_timer.cancel()
+            self._deadline_timer = None
+        self._deadline_at = None
+
     async def _wait_message(self, deadline):
         """The next protocol message, or None when the child exits or the deadline passes. The
         deadline is checked for every message: one that arrived after it is not taken."""
@@ -390,13 +400,16 @@ class ExecutionEnvironment:
                 continue
             self._read_before_wait = False
             self._message_pipe.resume(loop)
-            # One future per wait: woken by a message, the child's exit or the deadline.
+            # One future per wait: woken by a message, the child's exit or the deadline, whose
+            # timer serves every wait of the phase (the invocation, or init) until it ends.
             self._message_waiter = waiter = loop.create_future()
-            timer = loop.call_at(_loop_time(deadline), self._wake_message_waiter)
+            if self._deadline_at != deadline:
+                self._end_deadline()
+                self._deadline_timer = loop.call_at(_loop_time(deadline), self._wake_message_waiter)
+                self._deadline_at = deadline
             try:
                 await waiter
             finally:
-                timer.cancel()
                 self._message_waiter = None
                 waiter.cancel()
 
@@ -464,6 +477,7 @@ class ExecutionEnvironment:
                     break
             elif kind in ("result", "error") and message.get("id") == request_id:
                 break
+        self._end_deadline()
         ended = message.get("_arrived") if isinstance(message, dict) else None
         duration_ms = ((ended or time.monotonic()) - started) * 1000
         self._output.drain()
@@ -667,6 +681,7 @@ class ExecutionEnvironment:
         if self._freeze_timer is not None:
             self._freeze_timer.cancel()
             self._freeze_timer = None
+        self._end_deadline()
         loop = None
         with contextlib.suppress(RuntimeError):
             loop = asyncio.get_running_loop()
