@@ -374,6 +374,11 @@ class ExecutionEnvironment:
             self._deadline_timer = None
         self._deadline_at = None
 
+    def _deadline_passed(self):
+        # Spent: a wait that still comes (the clock read a hair before the deadline) sets a new one.
+        self._deadline_timer = self._deadline_at = None
+        self._wake_message_waiter()
+
     async def _wait_message(self, deadline):
         """The next protocol message, or None when the child exits or the deadline passes. The
         deadline is checked for every message: one that arrived after it is not taken."""
@@ -405,7 +410,7 @@ class ExecutionEnvironment:
             self._message_waiter = waiter = loop.create_future()
             if self._deadline_at != deadline:
                 self._end_deadline()
-                self._deadline_timer = loop.call_at(_loop_time(deadline), self._wake_message_waiter)
+                self._deadline_timer = loop.call_at(_loop_time(deadline), self._deadline_passed)
                 self._deadline_at = deadline
             try:
                 await waiter
