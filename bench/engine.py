@@ -351,34 +351,33 @@ async def cold_start_rate(engine, baseline_engine, plan, spec, log, concurrency=
     ]
 
 
-async def warm_invoke(engine, plan, spec, log):
-    """Invoke one warm environment repeatedly, vs a line echoed by a plain child on a pipe."""
+async def warm_invoke(engine, plan, spec, log, rounds=40):
+    """Invoke one warm environment repeatedly, vs a line echoed by a plain child on a pipe. The
+    two are interleaved in `rounds` blocks, so load from elsewhere on a shared host hits both
+    alike (measured one after the other, a burst of load lands on one side only)."""
     runner = FunctionRunner(engine, spec)
+    child = start_echo_child()
     try:
         for _ in range(50):
             await runner.invoke({})
-        samples = []
-        for _ in range(plan.warm):
-            started = time.perf_counter()
-            record = await runner.invoke({})
-            samples.append((time.perf_counter() - started) * 1e6)
-            if record.status != "ok" or record.cold:
-                raise RuntimeError(f"warm invoke failed: {record.status} {record.error}")
-    finally:
-        runner.close()
-
-    child = start_echo_child()
-    try:
         for _ in range(200):
             echo_round_trip(child)
-        base = []
-        for _ in range(plan.warm_baseline):
-            started = time.perf_counter()
-            echo_round_trip(child)
-            base.append((time.perf_counter() - started) * 1e6)
+        samples, base = [], []
+        for _ in range(rounds):
+            for _ in range(plan.warm // rounds):
+                started = time.perf_counter()
+                record = await runner.invoke({})
+                samples.append((time.perf_counter() - started) * 1e6)
+                if record.status != "ok" or record.cold:
+                    raise RuntimeError(f"warm invoke failed: {record.status} {record.error}")
+            for _ in range(plan.warm_baseline // rounds):
+                started = time.perf_counter()
+                echo_round_trip(child)
+                base.append((time.perf_counter() - started) * 1e6)
     finally:
+        runner.close()
         stop_echo_child(child)
-    log(f"  warm invoke: {plan.warm} samples, baseline {plan.warm_baseline}")
+    log(f"  warm invoke: {len(samples)} samples, baseline {len(base)}, interleaved in {rounds} blocks")
     out = []
     for p in (50, 99):
         value, ref = percentile(samples, p), percentile(base, p)

@@ -510,3 +510,28 @@ def test_an_idle_environment_is_frozen_so_background_threads_stop(engine, isolat
     assert started.result["at_end"] >= 5, "the thread must run while the handler runs"
     idle_ticks = later.result["at_start"] - started.result["at_end"]
     assert idle_ticks < 10, f"the thread ran {idle_ticks} times while the environment was idle"
+
+
+def test_an_environment_invoked_back_to_back_is_still_frozen_once_idle(engine, isolation):
+    # Invocations that follow each other within the freeze grace share one idle timer: it fires
+    # while some of them run (busy longer than the grace) or early for the latest idle period
+    # (a 10 ms one ended since it was set), and must still freeze once the last one ends.
+    needs_cgroups(isolation)
+
+    async def invoke():
+        runner = FunctionRunner(engine, spec_for(TICKER, memory_mb=1024))
+        try:
+            started = await runner.invoke({"start": True, "busy": 0.05})
+            for busy in (0.0, 0.05, 0.01, 0.05, 0.01):
+                last = await runner.invoke({"busy": busy})
+            await asyncio.sleep(0.5)
+            later = await runner.invoke({})
+            return started, last, later
+        finally:
+            runner.close()
+
+    started, last, later = asyncio.run(invoke())
+    assert (started.status, last.status, later.status) == ("ok", "ok", "ok")
+    assert not later.cold, "the same environment serves every invocation"
+    idle_ticks = later.result["at_start"] - last.result["at_end"]
+    assert idle_ticks < 10, f"the thread ran {idle_ticks} times while the environment was idle"

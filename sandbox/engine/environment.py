@@ -76,7 +76,12 @@ class ExecutionEnvironment:
         self._writer = None
         self._oom_baseline = 0
         self._launched = None  # what the launcher handed over (launcher_client.Launched)
-        self._freeze_timer = None  # the idle freeze, while its grace runs
+        self._arn = spec.arn
+        self._arn_json = json.dumps(self._arn)  # in every invoke message
+        self._freeze_timer = None  # the idle freeze's check, while a grace runs
+        self._idle_since = None  # loop time the last invocation ended; None while busy
+        self._deadline_timer = None  # wakes a message wait at the deadline of the phase
+        self._deadline_at = None
         self._frozen = None  # the freeze handed to the freezer thread (a concurrent Future)
         self.services = None  # async (spec, op, args) -> JSON value, for `coldstart` helpers
 
@@ -194,6 +199,7 @@ class ExecutionEnvironment:
             not isinstance(message, dict) or message.get("type") not in ("init_done", "init_error")
         ):
             message = await self._wait_message(deadline)
+        self._end_deadline()
         arrived = message.get("_arrived") if isinstance(message, dict) else None
         self.init_duration_ms = ((arrived or time.monotonic()) - started) * 1000
         self._output.drain()
@@ -361,6 +367,18 @@ class ExecutionEnvironment:
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
 
+    def _end_deadline(self):
+        """Cancel the deadline timer of the phase that ended (if one was needed)."""
+        if self._deadline_timer is not None:
+            self._deadline_timer.cancel()
+            self._deadline_timer = None
+        self._deadline_at = None
+
+    def _deadline_passed(self):
+        # Spent: a wait that still comes (the clock read a hair before the deadline) sets a new one.
+        self._deadline_timer = self._deadline_at = None
+        self._wake_message_waiter()
+
     async def _wait_message(self, deadline):
         """The next protocol message, or None when the child exits or the deadline passes. The
         deadline is checked for every message: one that arrived after it is not taken."""
@@ -387,13 +405,16 @@ class ExecutionEnvironment:
                 continue
             self._read_before_wait = False
             self._message_pipe.resume(loop)
-            # One future per wait: woken by a message, the child's exit or the deadline.
+            # One future per wait: woken by a message, the child's exit or the deadline, whose
+            # timer serves every wait of the phase (the invocation, or init) until it ends.
             self._message_waiter = waiter = loop.create_future()
-            timer = loop.call_at(_loop_time(deadline), self._wake_message_waiter)
+            if self._deadline_at != deadline:
+                self._end_deadline()
+                self._deadline_timer = loop.call_at(_loop_time(deadline), self._deadline_passed)
+                self._deadline_at = deadline
             try:
                 await waiter
             finally:
-                timer.cancel()
                 self._message_waiter = None
                 waiter.cancel()
 
@@ -421,7 +442,7 @@ class ExecutionEnvironment:
             + ', "deadline_ms": '
             + str(int((time.time() + timeout) * 1000))
             + ', "arn": '
-            + json.dumps(invoked_arn or self.spec.arn)
+            + (self._arn_json if not invoked_arn or invoked_arn == self._arn else json.dumps(invoked_arn))
             + ', "event": '
             + event_text
             + "}\n"
@@ -433,7 +454,9 @@ class ExecutionEnvironment:
         self._message_pipe.drain(self._framer.limit + (1 << 20))
         self._framer.discard()
         self._calls = 0
-        await self._thaw()
+        self._idle_since = None  # a freeze check that fires now finds it busy
+        if self._frozen is not None or not self.cgroup:  # inside the grace: never frozen
+            await self._thaw()
         started = time.monotonic()
         deadline = started + timeout
         self._writer.write(request)
@@ -459,6 +482,7 @@ class ExecutionEnvironment:
                     break
             elif kind in ("result", "error") and message.get("id") == request_id:
                 break
+        self._end_deadline()
         ended = message.get("_arrived") if isinstance(message, dict) else None
         duration_ms = ((ended or time.monotonic()) - started) * 1000
         self._output.drain()
@@ -505,7 +529,7 @@ class ExecutionEnvironment:
             if size > self.limits.payload_bytes:
                 return self._oversize(request_id, duration_ms, memory_mb)
             try:
-                value = json.loads(payload, parse_constant=_no_constant)
+                value = _STRICT_JSON.decode(payload)
             except (ValueError, RecursionError):
                 raise _ProtocolViolation("result", "its payload is not valid JSON text") from None
             return InvokeOutcome("ok", duration_ms, memory_mb, payload=payload, result=value)
@@ -590,7 +614,9 @@ class ExecutionEnvironment:
     def _freeze(self):
         """Freeze the idle environment FREEZE_GRACE_S after its invocation ends, in the freezer
         thread. Invoked again within the grace (a load test, a script calling in a loop), it is
-        never frozen and thawed in between; left idle, its background threads stop within it."""
+        never frozen and thawed in between; left idle, its background threads stop within it.
+        One timer serves back-to-back invocations: when it fires early it waits out the rest of
+        the grace of the latest idle period instead of being cancelled and made anew each time."""
         if not self.cgroup:
             return
         try:
@@ -598,18 +624,28 @@ class ExecutionEnvironment:
         except RuntimeError:
             self._frozen = _FREEZER.submit(_quietly, self.cgroup.freeze)
             return
-        self._freeze_timer = loop.call_later(FREEZE_GRACE_S, self._freeze_now)
+        self._idle_since = loop.time()
+        if self._freeze_timer is None:
+            self._freeze_timer = loop.call_at(self._idle_since + FREEZE_GRACE_S, self._freeze_check)
+
+    def _freeze_check(self):
+        self._freeze_timer = None
+        if self.state != "ready" or self._idle_since is None or not self.cgroup:
+            return  # busy (its end arms the timer again) or dead
+        loop = asyncio.get_running_loop()
+        due = self._idle_since + FREEZE_GRACE_S
+        if loop.time() < due:  # invoked again since this timer was set: the grace runs on
+            self._freeze_timer = loop.call_at(due, self._freeze_check)
+            return
+        self._frozen = _FREEZER.submit(_quietly, self.cgroup.freeze)
 
     def _freeze_now(self):
-        self._freeze_timer = None
+        """Freeze at once (bench/profile.py's what-if: a freeze after every invocation)."""
         if self.state == "ready" and self.cgroup:
             self._frozen = _FREEZER.submit(_quietly, self.cgroup.freeze)
 
     async def _thaw(self):
-        if self._freeze_timer is not None:  # still inside the grace: never frozen
-            self._freeze_timer.cancel()
-            self._freeze_timer = None
-            return
+        """Only reached when there may be something to do (see _invoke): frozen, or no cgroup."""
         if self.cgroup:
             frozen, self._frozen = self._frozen, None
             if frozen is not None:
@@ -650,6 +686,7 @@ class ExecutionEnvironment:
         if self._freeze_timer is not None:
             self._freeze_timer.cancel()
             self._freeze_timer = None
+        self._end_deadline()
         loop = None
         with contextlib.suppress(RuntimeError):
             loop = asyncio.get_running_loop()
@@ -724,6 +761,10 @@ def _reply_too_large(limit):
 
 def _no_constant(name):
     raise ValueError(f"{name} is not JSON")
+
+
+# json.loads with an argument builds a decoder per call: this one is built once.
+_STRICT_JSON = json.JSONDecoder(parse_constant=_no_constant)
 
 
 def _loop_time(deadline):

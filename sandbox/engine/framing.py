@@ -6,14 +6,15 @@ writes, the parent only ever sees whole lines of bounded size, valid JSON object
 OVERSIZE marker, which only the parent can produce.
 
 Messages are pulled, one at a time: the environment reads the message pipe only while it
-waits for a message (`PipeReader.pause`/`resume`), so a child that writes faster than the parent
-answers blocks on its own full pipe instead of filling the parent's memory.
+waits for a message (`PipeReader.pause`/`resume`, lazily: see PipeReader), so a child that
+writes faster than the parent answers blocks on its own full pipe instead of filling the
+parent's memory.
 """
 
-import asyncio
 import contextlib
 import json
 import os
+import select
 import time
 from collections import deque
 
@@ -30,7 +31,11 @@ ARRIVALS_KEPT = 64  # arrival times remembered per buffer; past that, later line
 
 class PipeReader:
     """Reads a non-blocking pipe on the event loop and hands every chunk to `on_data`;
-    `on_eof` runs once when the writer side is closed."""
+    `on_eof` runs once when the writer side is closed.
+
+    A pause is lazy: the pipe stays registered with the loop until it turns readable while
+    paused, and only then is it unregistered, unread. A child that writes nothing between two
+    waits costs no epoll_ctl to pause and resume it; one that does is not read."""
 
     def __init__(self, fd, on_data, on_eof=None, chunk_bytes=65536):
         self.fd = fd
@@ -39,6 +44,11 @@ class PipeReader:
         self.chunk_bytes = chunk_bytes
         self.closed = False
         self.paused = True  # until start()
+        self._loop = None  # the loop it is registered with, if any
+        # drain() asks first whether there is anything to read (or an end): a poll costs a
+        # third of a read that fails with EAGAIN (and its exception).
+        self._poll = select.poll()
+        self._poll.register(fd, select.POLLIN)
         os.set_blocking(fd, False)
 
     def start(self, loop):
@@ -46,27 +56,43 @@ class PipeReader:
 
     def resume(self, loop):
         if self.paused and not self.closed:
-            loop.add_reader(self.fd, self.read_available)
+            if self._loop is not loop:
+                self._unregister()
+                loop.add_reader(self.fd, self._readable)
+                self._loop = loop
             self.paused = False
 
     def pause(self):
-        if not self.paused:
-            with contextlib.suppress(Exception):
-                asyncio.get_running_loop().remove_reader(self.fd)
-            self.paused = True
+        self.paused = True
 
     def stop(self, loop):
         with contextlib.suppress(Exception):
             loop.remove_reader(self.fd)
+        self._loop = None
         self.paused = True
 
+    def _unregister(self):
+        loop, self._loop = self._loop, None
+        if loop is not None:
+            with contextlib.suppress(Exception):
+                loop.remove_reader(self.fd)
+
+    def _readable(self):
+        """The event loop's callback: one read, or while paused none (and no more callbacks)."""
+        if self.paused:
+            self._unregister()
+        else:
+            self._read(once=True)
+
     def read_available(self):
-        """One read (the event loop calls this when the pipe is readable)."""
-        self._read(once=True)
+        """One read, now, if there is anything to read (or an end)."""
+        if not self.closed and self._poll.poll(0):
+            self._read(once=True)
 
     def drain(self, max_bytes=None):
         """What the pipe holds now (up to about `max_bytes`), without waiting for more."""
-        self._read(once=False, max_bytes=max_bytes)
+        if not self.closed and self._poll.poll(0):  # data, or the writer's end closed (POLLHUP)
+            self._read(once=False, max_bytes=max_bytes)
 
     def _read(self, once, max_bytes=None):
         budget = max_bytes
@@ -79,8 +105,8 @@ class PipeReader:
                 data = b""
             if not data:
                 self.closed = True
-                with contextlib.suppress(RuntimeError):
-                    self.stop(asyncio.get_running_loop())
+                self._unregister()
+                self.paused = True
                 if self.on_eof is not None:
                     self.on_eof()
                 return
@@ -153,6 +179,8 @@ class MessageFramer:
             start = self._pos
             newline = self._buffer.find(b"\n", start)
             self._pos = newline + 1
+            if newline == start:
+                continue  # the empty line the runtime writes before each message: no JSON to try
             message = self._parse(start, newline)
             if message is CALL_TOO_LONG:
                 return message

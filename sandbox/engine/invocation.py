@@ -5,7 +5,7 @@ the playground); the scaling pool keeps several. Both build records the same way
 """
 
 import json
-import uuid
+import os
 from dataclasses import dataclass, field, fields
 
 from sandbox.engine.rules import billing, logconfig, report
@@ -67,7 +67,7 @@ def event_text(event, limit):
             event = json.loads(event)
         except ValueError as exc:
             raise InvalidEvent(f"The event is not valid JSON: {exc}") from None
-    text = json.dumps(event, ensure_ascii=False, separators=(",", ":"))
+    text = _compact_json(event)
     size = len(text.encode())
     if size > limit:
         raise PayloadTooLarge(
@@ -75,6 +75,19 @@ def event_text(event, limit):
             f"synchronous invocation ({limit} bytes)."
         )
     return text
+
+
+# json.dumps with arguments builds an encoder per call: this one is built once.
+_compact_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def new_request_id():
+    """str(uuid.uuid4()), the same format and randomness, in half its time."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = raw[6] & 0x0F | 0x40  # version 4
+    raw[8] = raw[8] & 0x3F | 0x80  # the RFC 4122 variant
+    h = raw.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def megabytes(size):
@@ -104,21 +117,35 @@ async def run_invocation(
 
     Returns (record, environment): the environment to keep, or None when it died.
     """
-    request_id = request_id or str(uuid.uuid4())
+    request_id = request_id or new_request_id()
     logs = []
-    platform = _Platform(spec, request_id)
+    json_format = bool(spec.logging) and spec.logging.get("log_format") == logconfig.JSON
+    config = logconfig.normalise(spec.logging) if json_format else None
+    platform = _Platform(spec, request_id, json_format)
 
-    def emit(line):
-        logs.append(line)
-        if on_log is not None:
+    if on_log is None:
+        emit = logs.append
+    else:
+
+        def emit(line):
+            logs.append(line)
             on_log(line)
 
-    def emit_output(line):  # the handler's own output: filtered by the application log level
-        if logconfig.keeps_application_line(spec.logging, line):
-            emit(line)
+    if platform.json:
 
-    def emit_platform(line, level=logconfig.FAULT_LEVEL):
-        if logconfig.keeps_system(spec.logging, level):
+        def emit_output(line):  # the handler's own output: filtered by the application log level
+            if logconfig.keeps_application_line(config, line):
+                emit(line)
+
+        def emit_platform(line, level=logconfig.FAULT_LEVEL):
+            if logconfig.keeps_system(config, level):
+                emit(line)
+
+    else:  # the Text format keeps every line
+
+        emit_output = emit
+
+        def emit_platform(line, level=None):
             emit(line)
 
     cold = environment is None or environment.state != "ready"
@@ -183,10 +210,10 @@ async def run_invocation(
 class _Platform:
     """START/END/REPORT as text lines, or as JSON `platform.*` records (no END), at their levels."""
 
-    def __init__(self, spec, request_id):
+    def __init__(self, spec, request_id, json_format):
         self.spec = spec
         self.request_id = request_id
-        self.json = logconfig.is_json(spec.logging)
+        self.json = json_format
 
     def start(self, emit_platform):
         if self.json:

@@ -50,6 +50,16 @@ def send(channel, message):
     channel.write("\n" + json.dumps(message, ensure_ascii=False) + "\n")
 
 
+_text = json.JSONEncoder(ensure_ascii=False).encode
+
+
+def send_result(channel, request_id, payload):
+    """send(channel, {"type": "result", "id": request_id, "payload": payload}), the same bytes,
+    without building the message (the one message of every successful invoke)."""
+    text = '\n{"type": "result", "id": ' + _text(request_id) + ', "payload": ' + _text(payload) + "}\n"
+    channel.write(text)
+
+
 def write_task_files(files):
     """Write the function's code into the task root, inside the sandbox (the parent never does)."""
     root = os.environ.get("LAMBDA_TASK_ROOT", "/var/task")
@@ -105,20 +115,16 @@ def main():
         return
     send(messages, {"type": "init_done"})
 
+    name, memory_mb, arn = init["function_name"], init["memory_mb"], init["arn"]
+    stream, version = init["log_stream_name"], init.get("function_version", "$LATEST")
     for line in events:
         request = json.loads(line)
         context = LambdaContext(
-            request["id"],
-            request["deadline_ms"],
-            init["function_name"],
-            init["memory_mb"],
-            request.get("arn") or init["arn"],
-            init["log_stream_name"],
-            init.get("function_version", "$LATEST"),
+            request["id"], request["deadline_ms"], name, memory_mb, request.get("arn") or arn, stream, version
         )
         kind, value = invoke_handler(handler, request["event"], context)
         if kind == "result":
-            send(messages, {"type": "result", "id": request["id"], "payload": value})
+            send_result(messages, request["id"], value)
         else:
             log_error(value)
             send(messages, {"type": "error", "id": request["id"], "error": value})

@@ -156,10 +156,15 @@ def load_handler(handler):
         ) from None
 
 
+# json.dumps with arguments builds an encoder per call: this one is built once (it keeps no
+# state between calls).
+_RESULT_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
+
+
 def marshal_result(value):
     """JSON text of a handler's return value, or FaultError(Runtime.MarshalError)."""
     try:
-        return json.dumps(value, ensure_ascii=False, allow_nan=False)
+        return _RESULT_ENCODER.encode(value)
     except (TypeError, ValueError, OverflowError, RecursionError) as exc:
         raise FaultError("Runtime.MarshalError", f"Unable to marshal response: {exc}") from None
 
