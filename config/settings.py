@@ -167,7 +167,7 @@ if REDIS_URL:
     }
 else:
     CHANNEL_LAYERS = {
-        "default": {"BACKEND": "config.memory_layer.FastInMemoryChannelLayer", "CONFIG": {"capacity": 1000}}
+        "default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 1000}}
     }
 
 LANGUAGE_CODE = "en-us"
