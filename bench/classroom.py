@@ -32,6 +32,7 @@ import json
 import os
 import random
 import re
+import resource
 import sys
 import tempfile
 import time
@@ -153,6 +154,38 @@ class Profiler:
 
             self.process.send_signal(signal.SIGINT)
             self.process.wait(timeout=60)
+
+
+class HostProbe:
+    """Where the CPU went while a part ran, beside the server: this benchmark's own clients (one
+    process) and the whole host (sandboxes, the launcher, other work on a shared host), in
+    cores. When the server's loop waits and the host is full, the sandboxes wait for CPU."""
+
+    def __init__(self):
+        self.client0 = self._client()
+        self.host0 = self._host()
+
+    @staticmethod
+    def _client():
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return usage.ru_utime + usage.ru_stime
+
+    @staticmethod
+    def _host():
+        try:
+            fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        except (OSError, ValueError):
+            return None
+        return sum(fields), fields[3] + (fields[4] if len(fields) > 4 else 0)
+
+    def cores(self, wall):
+        """{"bench_client_cpu_cores", "host_cpu_busy_cores"} since the probe was made."""
+        found = {"bench_client_cpu_cores": round((self._client() - self.client0) / wall, 2)}
+        host = self._host()
+        if host is not None and self.host0 is not None and host[0] > self.host0[0]:
+            busy = 1 - (host[1] - self.host0[1]) / (host[0] - self.host0[0])
+            found["host_cpu_busy_cores"] = round(busy * (os.cpu_count() or 1), 2)
+        return found
 
 
 def start_server(workdir, max_environments, extra_env):
@@ -703,12 +736,14 @@ def run_api(workdir, plan, max_environments, extra_env, profile_dir=None):
         )
         log(f"API: {len(clients)} clients for {plan.api_seconds} s ...")
         cpu0 = probe.cpu_seconds()
+        host = HostProbe()
         profiler = Profiler(profile_dir, "api", server.process.pid)
         try:
             samples, errors, wall = asyncio.run(api_load(server.url, clients, plan.api_seconds))
         finally:
             profiler.stop()
         cpu = probe.cpu_seconds() - cpu0
+        beside = host.cores(wall)
         peak = probe.peak_rss_mb()
     finally:
         stop_server(server)
@@ -755,6 +790,7 @@ def run_api(workdir, plan, max_environments, extra_env, profile_dir=None):
         "seconds": round(wall, 2),
         "errors": errors[:20],
         "one_client_errors": one_errors[:5],
+        **beside,
     }
     return figures, details
 
@@ -817,6 +853,7 @@ def _run(args):
                 baseline = asyncio.run(baseline_learner(server.url, rng))
                 log(f"{plan.learners} learners for {plan.seconds} s, then Check ...")
                 cpu0 = probe.cpu_seconds()
+                host = HostProbe()
                 profiler = Profiler(args.py_spy, "class", server.process.pid)
                 try:
                     learners, start, epoch, checks_done = asyncio.run(run_class(server.url, plan, rng))
@@ -824,12 +861,14 @@ def _run(args):
                     profiler.stop()
                 wall = time.monotonic() - start
                 cpu = probe.cpu_seconds() - cpu0
+                beside = host.cores(wall)
                 peak = probe.peak_rss_mb()
                 counts = server_counts(server, epoch)
             finally:
                 stop_server(server)
         figures, details = summarise_class(learners, baseline, start, plan, cpu, peak, counts, wall)
         details["checks_finished_after_s"] = round(checks_done - start, 2)
+        details.update(beside)
         results["figures"] += figures
         results["class"] = details
     if args.only in (None, "api"):

@@ -334,3 +334,38 @@ def test_destroy_soon_gives_the_slot_back_and_leaves_nothing_running(engine, ful
     assert record.status == "ok" and dead_at_once
     assert in_use == 0
     assert not processes_of_uids({uid})
+
+
+def test_a_worker_holding_descriptors_past_1024_still_starts_runs_and_destroys(engine, launcher):
+    """A class's environments take a worker past select()'s 1024 descriptors; the launcher's
+    calls and an environment's exit status must still be read (they failed invocations with
+    "filedescriptor out of range in select()")."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 1400:
+        pytest.skip("this host allows fewer than 1400 descriptors")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1400), hard))
+    filler = []
+    try:
+        while not filler or filler[-1] < 1100:  # the next descriptors opened are past 1100
+            filler.append(os.open(os.devnull, os.O_RDONLY))
+
+        async def scenario():
+            runner = FunctionRunner(engine, spec_for(ECHO))
+            record = await runner.invoke({"n": 1})
+            environment = runner.environment
+            uid = engine.slots.uid(environment.slot)
+            environment.destroy()
+            runner.close()
+            return record, uid
+
+        record, uid = asyncio.run(scenario())
+    finally:
+        for fd in filler:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    assert record.status == "ok", record.error
+    assert record.result == {"n": 1}
+    assert engine.slots.in_use == 0
+    assert not processes_of_uids({uid})

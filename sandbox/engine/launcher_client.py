@@ -34,6 +34,15 @@ class LauncherUnavailable(RuntimeError):
     pass
 
 
+def wait_readable(fd, timeout=None):
+    """Whether `fd` becomes readable within `timeout` seconds (None: wait). poll(), not select():
+    a worker holding a class's environments has descriptors past select()'s 1024 ("filedescriptor
+    out of range in select()" failed invocations in bench/classroom.py)."""
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    return bool(poller.poll(None if timeout is None else max(0, int(timeout * 1000 + 0.999))))
+
+
 class Launcher:
     """Where the launcher listens; for a private one, also its process."""
 
@@ -96,8 +105,7 @@ class Launcher:
         """One request and its reply, blocking (a few hundred microseconds). With `keep_fds`:
         (reply, the descriptors that came with it)."""
         protocol.send(sock, message)
-        ready, _, _ = select.select([sock], [], [], timeout)
-        if not ready:
+        if not wait_readable(sock.fileno(), timeout):
             raise LauncherUnavailable(f"the launcher did not answer {message['op']}")
         reply, fds = protocol.receive(sock)
         if not keep_fds or reply is None or not reply.get("ok"):
@@ -300,16 +308,13 @@ class LaunchedProcess:
         self.returncode = None
 
     def poll(self):
-        if self.returncode is None and self.pidfd is not None:
-            ready, _, _ = select.select([self.pidfd], [], [], 0)
-            if ready:
-                self._read_status()
+        if self.returncode is None and self.pidfd is not None and wait_readable(self.pidfd, 0):
+            self._read_status()
         return self.returncode
 
     def wait(self, timeout=None):
         if self.returncode is None and self.pidfd is not None:
-            ready, _, _ = select.select([self.pidfd], [], [], timeout)
-            if not ready:
+            if not wait_readable(self.pidfd, timeout):
                 raise subprocess.TimeoutExpired("environment", timeout)
             self._read_status()
         return self.returncode
