@@ -214,7 +214,7 @@ class Account:
         if not candidates:
             return False
         *_, pool, slot = min(candidates, key=lambda c: (c[0], c[1]))
-        pool.remove(slot, "evicted")
+        pool.remove(slot, "evicted", soon=True)
         return True
 
 
@@ -337,21 +337,26 @@ class FunctionPool:
         # invocations and Checks): they evict idle environments instead, when there are enough.
         kept = account.load_headroom(slots.size) if priority == LOAD else 0
         limit = slots.size - kept
-        if kept and slots.in_use - account.evictable_count(self, priority) >= limit:
+        # Slots being given back by a teardown in a thread count as free: the new environment
+        # waits for one (environment.py) instead of another being evicted or a throttle.
+        if kept and slots.in_use_after_teardowns - account.evictable_count(self, priority) >= limit:
             raise Throttled(
                 HOST_CAP,
                 f"This server keeps its last {kept} of {slots.size} live execution environments "
                 "for learners' own invocations; the load test waits for one of its own.",
             )
-        while (slots.in_use >= limit or not slots.fits(need)) and account.evict_idle(self, priority=priority):
+        def full():
+            return slots.in_use_after_teardowns >= limit or not slots.fits(need, after_teardowns=True)
+
+        while full() and account.evict_idle(self, priority=priority):
             pass
-        if slots.in_use >= limit:
+        if slots.in_use_after_teardowns >= limit:
             raise Throttled(
                 HOST_CAP,
                 f"This server's cap of {slots.size} live execution environments is reached; try "
                 "again in a moment.",
             )
-        if not slots.fits(need):
+        if not slots.fits(need, after_teardowns=True):
             raise Throttled(HOST_MEMORY, slots.memory_message(need))
 
     def _admission(self, priority):
@@ -456,10 +461,16 @@ class FunctionPool:
         return None
 
     # ---------------------------------------------------------------- lifecycle
-    def remove(self, slot, reason):
+    def remove(self, slot, reason, soon=False):
+        """Take the environment out and destroy it; `soon`: its processes are killed and its
+        slot given back in a thread, off the event loop (an eviction, a code edit), and the slot
+        counts as free for admission at once."""
         if slot in self.slots:
             self.slots.remove(slot)
-        slot.environment.destroy()
+        if soon:
+            slot.environment.destroy_soon()
+        else:
+            slot.environment.destroy()
         self.account.on_event("environment_ended", pool=self, environment=slot.environment, reason=reason)
         if slot.provisioned and not self.closed:
             self.ensure_provisioned()  # Lambda replaces a lost provisioned environment
@@ -533,21 +544,23 @@ class FunctionPool:
             self.remove(slot, "reclaimed")
         return len(stale)
 
-    def reset(self):
-        """Destroy the idle environments: the next invocation is a cold start."""
+    def reset(self, soon=False):
+        """Destroy the idle environments: the next invocation is a cold start (`soon`: see
+        remove())."""
         idle = [s for s in self.slots if not s.busy]
         for slot in idle:
             slot.provisioned = False
-            self.remove(slot, "reset")
+            self.remove(slot, "reset", soon=soon)
         if self.provisioned_target and not self.closed:
             self.ensure_provisioned()
         return len(idle)
 
-    def close(self):
-        """Destroy idle environments now and busy ones as soon as they finish."""
+    def close(self, soon=False):
+        """Destroy idle environments now and busy ones as soon as they finish (`soon`: see
+        remove())."""
         self.closed = True
         self.provisioned_target = 0
-        count = self.reset()
+        count = self.reset(soon=soon)
         self.account.pools.discard(self)
         return count
 
