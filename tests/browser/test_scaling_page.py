@@ -61,17 +61,30 @@ def test_a_load_of_20_at_concurrency_5_shows_five_environment_lanes(page, artifa
         for segment in lane["segments"]:
             assert 0 <= segment["from"] <= segment["to"] <= metrics["window"]["to"]
 
+READY_PROVISIONED = """async ([slug, count]) => {
+    const metrics = await (await fetch(`/functions/${slug}/metrics.json`)).json();
+    const ready = metrics.lanes.filter(l => l.provisioned && l.segments.some(s => s.kind === "init"));
+    return ready.length >= count;
+}"""
+
+
 def test_one_click_publishes_points_an_alias_and_provisions_it_for_a_load_on_the_alias(page, artifacts):
     page.goto("/")
     page.fill("input[name=name]", "provisioned")
     page.click("text=New function")
     page.wait_for_selector("#connection[data-state=open]")
     slug = page.url.rstrip("/").split("/")[-1]
+    # A handler that takes a while, so the load's pairs overlap and need both environments (a
+    # trivial one ends before the next request starts, and one warm environment serves all).
+    page.evaluate("src => window.ColdstartEditor.setValue(document.querySelector('#code'), src)", HALF_SECOND)
     page.click(".tabs >> text=Scaling")
     page.fill("#provision-form input[name=provisioned_concurrency]", "2")
     page.click("#provision-btn")
     page.wait_for_selector("#scale-config .notice >> text=Published version 1")
     assert "live" in page.inner_text("#provisioned-list")
+    # As on AWS, provisioning is in progress for a moment after the click: wait for both
+    # environments to be initialised, or the load's first pair may spill to on demand.
+    page.wait_for_function(READY_PROVISIONED, arg=[slug, 2], timeout=30_000, polling=200)
     page.goto(f"/functions/{slug}/scale/")  # the picker now offers the alias
     page.select_option("#load-qualifier", "live")
     page.fill("input[name=requests]", "4")
