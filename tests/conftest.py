@@ -5,7 +5,6 @@ from django.conf import settings
 
 from sandbox.engine import cgroups, uidlease
 from sandbox.engine.core import Engine
-from sandbox.engine.environment import wait_for_teardowns
 from sandbox.engine.isolation import detect
 from sandbox.engine.outcomes import Limits
 from sandbox.engine.rules.billing import Prices
@@ -55,7 +54,6 @@ def engine(isolation, slot_uid_base):
     limits = Limits.from_table(settings.SANDBOX)
     eng = Engine(isolation, limits, SlotPool(SLOT_COUNT, slot_uid_base), Prices())
     yield eng
-    wait_for_teardowns()  # evictions and code edits tear environments down in a thread
     broken = {id(pool): pool.leaks() for pool in list(eng.pools)}
     uids = {slot_uid_base + n for n in range(SLOT_COUNT)}
     leftovers = processes_of_uids(uids) if isolation.switch_uid else []

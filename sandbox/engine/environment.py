@@ -13,7 +13,6 @@ asked over its socket; freezing and thawing run in the freezer thread.
 """
 
 import asyncio
-import concurrent.futures
 import contextlib
 import itertools
 import json
@@ -35,30 +34,14 @@ from sandbox.engine.outcomes import InitOutcome, InvokeOutcome
 from sandbox.engine.rules import logconfig, report
 from sandbox.engine.rules.logtext import LineSplitter
 from sandbox.engine.runtime_env import PROCESS_VARIABLES
-from sandbox.engine.slots import NoSlotAvailable
 
 _ids = itertools.count(1)
 # An invocation that follows within this finds its environment running: no freeze, no thaw
 # (two cgroup writes that each interrupt every task); left idle longer, it is frozen.
 FREEZE_GRACE_S = 0.02
-# How long a start waits for a slot being given back by a teardown in a thread (its kill and
-# wait take milliseconds; a frozen environment's up to its freeze's own 5 s bound).
-TEARDOWN_WAIT_S = 6.0
 # Freezer writes wait for the kernel's freezer lock (v1), milliseconds on a busy host: never on
 # the event loop. One thread keeps each environment's freeze and thaw in order.
 _FREEZER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="coldstart-freezer")
-# destroy_soon()'s teardowns (a kill, a wait, the launcher's answer: milliseconds each).
-_TEARDOWNS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="coldstart-teardown")
-_tearing_down = set()
-
-
-def wait_for_teardowns(timeout=10):
-    """Block until every environment destroy_soon() handed to a thread is gone (a worker
-    stopping, a test ending). True when none is left."""
-    pending = list(_tearing_down)
-    if pending:
-        concurrent.futures.wait(pending, timeout=timeout)
-    return not _tearing_down
 
 
 class ExecutionEnvironment:
@@ -191,25 +174,13 @@ class ExecutionEnvironment:
             self.destroy()
             raise
 
-    async def _acquire_slot(self):
-        """A slot, waiting (briefly) for one that an environment torn down in a thread is about
-        to give back: admission counted it as free already (pool.py)."""
-        deadline = time.monotonic() + TEARDOWN_WAIT_S
-        while True:
-            try:
-                return self.slots.acquire(self.spec.memory_mb)
-            except NoSlotAvailable:
-                if not self.slots.tearing_down or time.monotonic() >= deadline:
-                    raise
-            await asyncio.sleep(0.002)
-
     async def _start(self, on_log, request_id):
         loop = asyncio.get_running_loop()
         started = time.monotonic()
         self._out_lines = LineSplitter(self.limits.max_line_bytes)
         self._set_sink(on_log)
         iso = self.isolation
-        self.slot = await self._acquire_slot()
+        self.slot = self.slots.acquire(self.spec.memory_mb)
         if iso.cgroup_version and iso.launcher is None:  # the launcher makes its own
             self.cgroup = Cgroup(self.name, iso.cgroup_version, iso.cgroup_group)
             # Init runs with a full vCPU (Lambda boosts CPU during init); the quota
@@ -692,20 +663,14 @@ class ExecutionEnvironment:
 
     def destroy_soon(self):
         """destroy() without blocking the event loop: the environment is dead at once; its
-        processes are killed, waited for and its slot given back in a teardown thread
-        (wait_for_teardowns() waits for them all). Returns an awaitable, done when all is gone."""
-        slot = self.slot
+        processes are killed, waited for and its slot given back in a thread (the loop's default
+        executor, which asyncio.run waits for). Returns an awaitable, done when all is gone."""
         teardown = self._detach()
         loop = None
         with contextlib.suppress(RuntimeError):
             loop = asyncio.get_running_loop()
         if teardown is not None and loop is not None:
-            if slot is not None:
-                self.slots.releasing(slot)
-            done = _TEARDOWNS.submit(teardown)
-            _tearing_down.add(done)
-            done.add_done_callback(_tearing_down.discard)
-            return asyncio.wrap_future(done, loop=loop)
+            return loop.run_in_executor(None, teardown)
         if teardown is not None:
             teardown()
         return _DONE

@@ -214,7 +214,7 @@ class Account:
         if not candidates:
             return False
         *_, pool, slot = min(candidates, key=lambda c: (c[0], c[1]))
-        pool.remove(slot, "evicted", soon=True)
+        pool.remove(slot, "evicted")
         return True
 
 
@@ -337,26 +337,21 @@ class FunctionPool:
         # invocations and Checks): they evict idle environments instead, when there are enough.
         kept = account.load_headroom(slots.size) if priority == LOAD else 0
         limit = slots.size - kept
-        # Slots being given back by a teardown in a thread count as free: the new environment
-        # waits for one (environment.py) instead of another being evicted or a throttle.
-        if kept and slots.in_use_after_teardowns - account.evictable_count(self, priority) >= limit:
+        if kept and slots.in_use - account.evictable_count(self, priority) >= limit:
             raise Throttled(
                 HOST_CAP,
                 f"This server keeps its last {kept} of {slots.size} live execution environments "
                 "for learners' own invocations; the load test waits for one of its own.",
             )
-        def full():
-            return slots.in_use_after_teardowns >= limit or not slots.fits(need, after_teardowns=True)
-
-        while full() and account.evict_idle(self, priority=priority):
+        while (slots.in_use >= limit or not slots.fits(need)) and account.evict_idle(self, priority=priority):
             pass
-        if slots.in_use_after_teardowns >= limit:
+        if slots.in_use >= limit:
             raise Throttled(
                 HOST_CAP,
                 f"This server's cap of {slots.size} live execution environments is reached; try "
                 "again in a moment.",
             )
-        if not slots.fits(need, after_teardowns=True):
+        if not slots.fits(need):
             raise Throttled(HOST_MEMORY, slots.memory_message(need))
 
     def _admission(self, priority):
@@ -461,16 +456,10 @@ class FunctionPool:
         return None
 
     # ---------------------------------------------------------------- lifecycle
-    def remove(self, slot, reason, soon=False):
-        """Take the environment out and destroy it; `soon`: its processes are killed and its
-        slot given back in a thread, off the event loop (an eviction, a code edit), and the slot
-        counts as free for admission at once."""
+    def remove(self, slot, reason):
         if slot in self.slots:
             self.slots.remove(slot)
-        if soon:
-            slot.environment.destroy_soon()
-        else:
-            slot.environment.destroy()
+        slot.environment.destroy()
         self.account.on_event("environment_ended", pool=self, environment=slot.environment, reason=reason)
         if slot.provisioned and not self.closed:
             self.ensure_provisioned()  # Lambda replaces a lost provisioned environment
@@ -544,23 +533,21 @@ class FunctionPool:
             self.remove(slot, "reclaimed")
         return len(stale)
 
-    def reset(self, soon=False):
-        """Destroy the idle environments: the next invocation is a cold start (`soon`: see
-        remove())."""
+    def reset(self):
+        """Destroy the idle environments: the next invocation is a cold start."""
         idle = [s for s in self.slots if not s.busy]
         for slot in idle:
             slot.provisioned = False
-            self.remove(slot, "reset", soon=soon)
+            self.remove(slot, "reset")
         if self.provisioned_target and not self.closed:
             self.ensure_provisioned()
         return len(idle)
 
-    def close(self, soon=False):
-        """Destroy idle environments now and busy ones as soon as they finish (`soon`: see
-        remove())."""
+    def close(self):
+        """Destroy idle environments now and busy ones as soon as they finish."""
         self.closed = True
         self.provisioned_target = 0
-        count = self.reset(soon=soon)
+        count = self.reset()
         self.account.pools.discard(self)
         return count
 

@@ -23,10 +23,6 @@ class SlotPool:
         self.memory_budget_mb = memory_budget_mb  # None: count only
         self._free = list(range(size))
         self._memory = {}  # slot -> memory size (MB) of the environment holding it
-        # Slots whose environment is dead and torn down in a thread (destroy_soon): still held
-        # (their uid may have processes until the kill lands) but already promised to the next
-        # environment, so admission neither evicts another for them nor throttles.
-        self._releasing = set()
         self._lock = threading.Lock()
 
     def acquire(self, memory_mb=0):
@@ -42,15 +38,8 @@ class SlotPool:
             self._memory[slot] = memory_mb
             return slot
 
-    def releasing(self, slot):
-        """`slot`'s environment is being torn down: it is free once release() comes."""
-        with self._lock:
-            if slot in self._memory:
-                self._releasing.add(slot)
-
     def release(self, slot):
         with self._lock:
-            self._releasing.discard(slot)
             self._memory.pop(slot, None)
             if slot not in self._free:
                 self._free.append(slot)
@@ -58,19 +47,14 @@ class SlotPool:
     def uid(self, slot):
         return self.uid_base + slot
 
-    def fits(self, memory_mb, after_teardowns=False):
-        """True when one more environment of `memory_mb` stays within the memory budget
-        (`after_teardowns`: once the environments being torn down are gone)."""
+    def fits(self, memory_mb):
+        """True when one more environment of `memory_mb` stays within the memory budget."""
         with self._lock:
-            return self._fits(memory_mb, after_teardowns)
+            return self._fits(memory_mb)
 
-    def _fits(self, memory_mb, after_teardowns=False):
+    def _fits(self, memory_mb):
         budget = self.memory_budget_mb
-        if budget is None:
-            return True
-        gone = self._releasing if after_teardowns else ()
-        held = sum(mb for slot, mb in self._memory.items() if slot not in gone)
-        return held + memory_mb <= budget
+        return budget is None or sum(self._memory.values()) + memory_mb <= budget
 
     def memory_message(self, memory_mb):
         return (
@@ -82,15 +66,6 @@ class SlotPool:
     @property
     def in_use(self):
         return self.size - len(self._free)
-
-    @property
-    def in_use_after_teardowns(self):
-        """Slots held by live environments (in_use less those being torn down)."""
-        return self.in_use - len(self._releasing)
-
-    @property
-    def tearing_down(self):
-        return bool(self._releasing)
 
     @property
     def memory_in_use(self):

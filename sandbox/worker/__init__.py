@@ -19,7 +19,6 @@ names below; the modules of this package are its inside:
 
 import asyncio
 
-from sandbox.engine.environment import wait_for_teardowns
 from sandbox.worker.client import (
     configure_function,
     create_invocation,
@@ -48,13 +47,11 @@ def close_pools():
 
 
 async def settle(timeout):
-    """Wait up to `timeout` s for the worker's tasks and environment teardowns; True when none
-    is left running."""
+    """Wait up to `timeout` s for the worker's tasks; True when none is left running."""
     running = [task for task in _state.tasks if not task.done()]
     if running:
         await asyncio.wait(running, timeout=timeout)
-    torn_down = await asyncio.to_thread(wait_for_teardowns, timeout)
-    return torn_down and all(task.done() for task in _state.tasks)
+    return all(task.done() for task in _state.tasks)
 
 
 async def stop(timeout=5):
@@ -65,7 +62,6 @@ async def stop(timeout=5):
         task.cancel()
     if tasks:
         await asyncio.wait(tasks, timeout=timeout)
-    await asyncio.to_thread(wait_for_teardowns, timeout)
 
 
 def start_fresh():

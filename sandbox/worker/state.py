@@ -6,7 +6,6 @@ Only this package touches it."""
 import asyncio
 from collections import OrderedDict
 
-from sandbox.engine.environment import wait_for_teardowns
 from sandbox.engine.pool import Account, FunctionConcurrency, FunctionPool
 from sandbox.worker.config import account_limits, get_engine
 from sandbox.worker.specs import spec_version
@@ -43,9 +42,7 @@ class WorkerState:
             pool = current[1]
         else:
             if current:
-                # The code or configuration changed: old environments go, torn down off the loop
-                # (a class edits code all the time).
-                current[1].close(soon=True)
+                current[1].close()  # the code or configuration changed: old environments go
             shared = self.functions.setdefault(function.id, FunctionConcurrency())
             pool = FunctionPool(
                 get_engine(),
@@ -131,7 +128,6 @@ class WorkerState:
                 slot.environment.destroy()
         self.pools.clear()
         self.side_pools.clear()
-        wait_for_teardowns()  # and those already handed to a teardown thread
 
 
 state = WorkerState()
