@@ -77,6 +77,8 @@ def test_one_click_publishes_points_an_alias_and_provisions_it_for_a_load_on_the
     # A handler that takes a while, so the load's pairs overlap and need both environments (a
     # trivial one ends before the next request starts, and one warm environment serves all).
     page.evaluate("src => window.ColdstartEditor.setValue(document.querySelector('#code'), src)", HALF_SECOND)
+    page.click("#invoke-btn")  # saves the code (the version is published from it) and runs it once
+    page.wait_for_selector("#result-panel[data-status=ok]")
     page.click(".tabs >> text=Scaling")
     page.fill("#provision-form input[name=provisioned_concurrency]", "2")
     page.click("#provision-btn")
