@@ -1,6 +1,8 @@
 """A real Coldstart server (daphne + embedded sandbox worker, its own SQLite file, lessons synced)
 and Chromium, for the lessons' end-to-end tests."""
 
+import contextlib
+
 import pytest
 
 from tests.browser_support import artifacts_dir, launch_chromium
@@ -29,19 +31,29 @@ def chromium():
         yield browser
 
 
-@pytest.fixture
-def new_page(chromium, lessons_server):
+@contextlib.contextmanager
+def page_factory(chromium, base_url, width, height, timeout_ms):
+    """make(width, height) -> a page in a browser context of its own (a learner of its own) on
+    `base_url`; every context is closed when the block ends."""
     contexts = []
 
-    def make(width=1440, height=900):
-        context = chromium.new_context(base_url=lessons_server, viewport={"width": width, "height": height})
-        context.set_default_timeout(20_000)
+    def make(width=width, height=height):
+        context = chromium.new_context(base_url=base_url, viewport={"width": width, "height": height})
+        context.set_default_timeout(timeout_ms)
         contexts.append(context)
         return context.new_page()
 
-    yield make
-    for context in contexts:
-        context.close()
+    try:
+        yield make
+    finally:
+        for context in contexts:
+            context.close()
+
+
+@pytest.fixture
+def new_page(chromium, lessons_server):
+    with page_factory(chromium, lessons_server, 1440, 900, 20_000) as make:
+        yield make
 
 
 @pytest.fixture(scope="package")

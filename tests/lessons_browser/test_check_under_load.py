@@ -9,7 +9,7 @@ import textwrap
 import pytest
 from playwright.sync_api import expect
 
-from tests.lessons_browser.conftest import INSTRUCTOR
+from tests.lessons_browser.conftest import INSTRUCTOR, page_factory
 from tests.live_server import PROCESS_UID_BASE, LiveServer
 
 pytestmark = pytest.mark.browser
@@ -52,17 +52,8 @@ def small_server(tmp_path_factory):
 
 @pytest.fixture
 def pages(chromium, small_server):
-    contexts = []
-
-    def make(width=1366, height=900):
-        context = chromium.new_context(base_url=small_server, viewport={"width": width, "height": height})
-        context.set_default_timeout(30_000)
-        contexts.append(context)
-        return context.new_page()
-
-    yield make
-    for context in contexts:
-        context.close()
+    with page_factory(chromium, small_server, 1366, 900, 30_000) as make:
+        yield make
 
 
 def screenshots(page, locator, name, artifacts):
